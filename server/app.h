@@ -1,0 +1,44 @@
+/*
+ * The running server: settings, loop, HTTP, store, metrics and static files, shared by every
+ * route handler (srv_req_app(req) returns it).
+ */
+#ifndef SRV_APP_H
+#define SRV_APP_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "http/http.h"
+#include "http/static.h"
+#include "metrics.h"
+#include "store/db.h"
+
+typedef struct srv_app {
+    srv_config cfg;
+    uv_loop_t *loop;
+    srv_http *http;
+    db *db;
+    srv_metrics *metrics;
+    srv_static *web;
+    int schema_version; /* after migrations */
+    int64_t shop_id;    /* the shop of B2B_SHOPIFY_SHOP; 0 when none is configured */
+} srv_app;
+
+/* The route table (routes/routes.c). */
+void srv_routes_lookup(void *app, const char *method, const char *path, srv_route_match *out);
+/* Route patterns by index, for metrics. */
+const char *const *srv_routes_names(int *count);
+
+/* Handlers, one file each under routes/. */
+void route_healthz(srv_req *req);
+void route_readyz(srv_req *req);
+void route_metrics(srv_req *req);
+void route_static(srv_req *req);
+void route_staff_order_get(srv_req *req);
+
+/* Shared handler helpers (routes/common.c). */
+/* Checks "Authorization: Bearer <B2B_ADMIN_TOKEN>" in constant time; responds 401 and returns 0
+ * when it does not match. */
+int srv_require_staff(srv_req *req);
+
+#endif

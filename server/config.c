@@ -1,0 +1,214 @@
+/* The settings table and its loader. Add a setting here and it is documented by --help. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+typedef enum setting_type { SET_STRING, SET_INT } setting_type;
+
+typedef struct setting {
+    const char *env;
+    setting_type type;
+    size_t offset;
+    const char *def;
+    int secret;
+    int64_t min, max;
+    const char *help;
+} setting;
+
+#define OFF(field) offsetof(srv_config, field)
+
+static const setting settings[] = {
+    {"B2B_LISTEN", SET_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, 0,
+     "address and port the HTTP server listens on"},
+    {"DATABASE_URL", SET_STRING, OFF(database_url), "", 0, 0, 0,
+     "store: sqlite:PATH or postgres://...; empty means sqlite:$B2B_DATA_DIR/b2bbudget.db"},
+    {"B2B_DATA_DIR", SET_STRING, OFF(data_dir), "var", 0, 0, 0,
+     "directory for the default SQLite file and local mail"},
+    {"B2B_WEB_ROOT", SET_STRING, OFF(web_root), B2B_DEFAULT_WEB_ROOT, 0, 0, 0,
+     "directory of the portal's static files (loaded into memory at start)"},
+    {"B2B_LOG_LEVEL", SET_STRING, OFF(log_level), "info", 0, 0, 0,
+     "lowest log level written: debug, info, warn, error"},
+    {"B2B_ADMIN_TOKEN", SET_STRING, OFF(admin_token), "", 1, 0, 0,
+     "secret bearer token for the shop-staff API (/staff/api/); empty disables it"},
+    {"B2B_SHOPIFY_SHOP", SET_STRING, OFF(shopify_shop), "", 0, 0, 0,
+     "the shop this server serves, name.myshopify.com (created with default settings)"},
+    {"B2B_MAX_BODY", SET_INT, OFF(max_body), "1048576", 0, 1024, INT64_C(1) << 30,
+     "largest request body in bytes (413 beyond)"},
+    {"B2B_MAX_HEADER", SET_INT, OFF(max_header), "16384", 0, 1024, 1 << 20,
+     "largest request line plus headers in bytes (431 beyond)"},
+    {"B2B_MAX_CONNECTIONS", SET_INT, OFF(max_connections), "1024", 0, 1, 1000000,
+     "open client connections at most (503 beyond)"},
+    {"B2B_READ_TIMEOUT_MS", SET_INT, OFF(read_timeout_ms), "10000", 0, 10, 3600000,
+     "time a client has to send a whole request, and to read the answer (408 beyond)"},
+    {"B2B_IDLE_TIMEOUT_MS", SET_INT, OFF(idle_timeout_ms), "60000", 0, 10, 3600000,
+     "idle keep-alive connections are closed after this"},
+    {"B2B_SHUTDOWN_TIMEOUT_MS", SET_INT, OFF(shutdown_timeout_ms), "10000", 0, 0, 3600000,
+     "on SIGTERM/SIGINT, longest wait for in-flight requests and jobs"},
+    {"B2B_WORKERS", SET_INT, OFF(workers), "4", 0, 1, 128,
+     "threads for blocking work (store, Shopify, mail) and store connections"},
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static int set_value(srv_config *cfg, const setting *s, const char *value, char *err,
+                     size_t errlen) {
+    char *field = (char *)cfg + s->offset;
+    if (s->type == SET_STRING) {
+        char *copy = strdup(value);
+        if (copy == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        free(*(char **)field);
+        *(char **)field = copy;
+    } else {
+        char *end;
+        long long v;
+        errno = 0;
+        v = strtoll(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || v < s->min || v > s->max) {
+            /* Integer settings are never secret, so the value may be echoed. */
+            snprintf(err, errlen, "%s: '%s' is not a whole number from %lld to %lld", s->env, value,
+                     (long long)s->min, (long long)s->max);
+            return -1;
+        }
+        *(int64_t *)field = (int64_t)v;
+    }
+    return 0;
+}
+
+static const setting *find_setting(const char *env) {
+    size_t i;
+    for (i = 0; i < NSETTINGS; i++) {
+        if (strcmp(settings[i].env, env) == 0)
+            return &settings[i];
+    }
+    return NULL;
+}
+
+/* Reads a secret from the file named by NAME_FILE, without the trailing newline. */
+static int read_secret_file(srv_config *cfg, const setting *s, const char *path, char *err,
+                            size_t errlen) {
+    char buf[4096];
+    size_t n;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s_FILE: cannot read %s", s->env, path);
+        return -1;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return set_value(cfg, s, buf, err, errlen);
+}
+
+static char *trim(char *s) {
+    char *end;
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+static int load_file(srv_config *cfg, const char *path, char *err, size_t errlen) {
+    char line[8192];
+    int lineno = 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *eq, *key, *value;
+        const setting *s;
+        lineno++;
+        key = trim(line);
+        if (*key == '\0' || *key == '#')
+            continue;
+        eq = strchr(key, '=');
+        if (eq == NULL) {
+            snprintf(err, errlen, "config file %s:%d: expected KEY=VALUE", path, lineno);
+            fclose(f);
+            return -1;
+        }
+        *eq = '\0';
+        key = trim(key);
+        value = trim(eq + 1);
+        if (strlen(value) >= 2 && value[0] == '"' && value[strlen(value) - 1] == '"') {
+            value[strlen(value) - 1] = '\0';
+            value++;
+        }
+        s = find_setting(key);
+        if (s == NULL) {
+            snprintf(err, errlen, "config file %s:%d: unknown setting %s", path, lineno, key);
+            fclose(f);
+            return -1;
+        }
+        if (set_value(cfg, s, value, err, errlen) != 0) {
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+int srv_config_load(srv_config *cfg, const char *file, char *err, size_t errlen) {
+    size_t i;
+    memset(cfg, 0, sizeof(*cfg));
+    for (i = 0; i < NSETTINGS; i++) {
+        if (set_value(cfg, &settings[i], settings[i].def, err, errlen) != 0)
+            return -1;
+    }
+    if (file == NULL)
+        file = getenv("B2B_CONFIG");
+    if (file != NULL && *file != '\0' && load_file(cfg, file, err, errlen) != 0)
+        return -1;
+    for (i = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        char name[128];
+        const char *v = getenv(s->env);
+        if (v != NULL && set_value(cfg, s, v, err, errlen) != 0)
+            return -1;
+        if (s->secret) {
+            snprintf(name, sizeof(name), "%s_FILE", s->env);
+            v = getenv(name);
+            if (v != NULL && *v != '\0' && read_secret_file(cfg, s, v, err, errlen) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+void srv_config_free(srv_config *cfg) {
+    size_t i;
+    for (i = 0; i < NSETTINGS; i++) {
+        if (settings[i].type == SET_STRING) {
+            char **field = (char **)((char *)cfg + settings[i].offset);
+            if (settings[i].secret && *field != NULL)
+                memset(*field, 0, strlen(*field));
+            free(*field);
+            *field = NULL;
+        }
+    }
+}
+
+void srv_config_help(FILE *out) {
+    size_t i;
+    fprintf(out, "Settings (environment variables; also KEY=VALUE lines in the file named by\n"
+                 "--config or B2B_CONFIG; the environment wins). Secrets may also be read from\n"
+                 "the file named by NAME_FILE.\n\n");
+    for (i = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        fprintf(out, "  %-26s %s%s\n", s->env, s->help, s->secret ? " [secret]" : "");
+        fprintf(out, "  %-26s default: %s\n", "", *s->def ? s->def : "(empty)");
+    }
+}

@@ -1,0 +1,43 @@
+/*
+ * Settings. One table (config.c) lists every setting with its environment name, default and
+ * help text; `b2bbudget-server --help` prints it. Sources, later ones winning: defaults, an
+ * optional config file (KEY=VALUE lines using the environment names; B2B_CONFIG or --config),
+ * the environment. Secrets come only from the environment, the config file, or a file named by
+ * NAME_FILE (e.g. B2B_ADMIN_TOKEN_FILE) -- never from the command line -- and are never logged.
+ */
+#ifndef SRV_CONFIG_H
+#define SRV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct srv_config {
+    char *listen;                /* B2B_LISTEN host:port */
+    char *database_url;          /* DATABASE_URL */
+    char *data_dir;              /* B2B_DATA_DIR */
+    char *web_root;              /* B2B_WEB_ROOT */
+    char *log_level;             /* B2B_LOG_LEVEL */
+    char *admin_token;           /* B2B_ADMIN_TOKEN (secret) */
+    char *shopify_shop;          /* B2B_SHOPIFY_SHOP name.myshopify.com */
+    int64_t max_body;            /* B2B_MAX_BODY bytes */
+    int64_t max_header;          /* B2B_MAX_HEADER bytes */
+    int64_t max_connections;     /* B2B_MAX_CONNECTIONS */
+    int64_t read_timeout_ms;     /* B2B_READ_TIMEOUT_MS */
+    int64_t idle_timeout_ms;     /* B2B_IDLE_TIMEOUT_MS */
+    int64_t shutdown_timeout_ms; /* B2B_SHUTDOWN_TIMEOUT_MS */
+    int64_t workers;             /* B2B_WORKERS: threads for blocking work (store, mail, Shopify) */
+} srv_config;
+
+/*
+ * Loads settings into @p cfg (defaults, then @p file if not NULL -- else $B2B_CONFIG if set --
+ * then the environment). Returns 0, or -1 with a message in @p err (which never contains a
+ * secret value).
+ */
+int srv_config_load(srv_config *cfg, const char *file, char *err, size_t errlen);
+void srv_config_free(srv_config *cfg);
+
+/* Prints every setting with its environment name, default and description. */
+void srv_config_help(FILE *out);
+
+#endif

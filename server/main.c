@@ -1,0 +1,263 @@
+/*
+ * b2bbudget-server: the HTTP server (serve), schema migrations (migrate).
+ *
+ * The event loop only does I/O multiplexing and cheap work; the store (and later Shopify and
+ * SMTP) is called from libuv's thread pool, sized by B2B_WORKERS.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "b2bbudget.h"
+
+#include "app.h"
+#include "log.h"
+#include "store/store.h"
+
+static void usage(FILE *out) {
+    fprintf(out, "Usage: b2bbudget-server [--config FILE] [COMMAND]\n\n"
+                 "Commands:\n"
+                 "  serve     migrate the store, then run the HTTP server (default)\n"
+                 "  migrate   apply the store's migrations and exit\n\n"
+                 "Options:\n"
+                 "  --config FILE   read settings from FILE (KEY=VALUE lines)\n"
+                 "  --help          this text and every setting\n"
+                 "  --version       print the version\n\n");
+    srv_config_help(out);
+}
+
+static void log_fields(srv_log_level level, const char *msg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void log_fields(srv_log_level level, const char *msg, const char *fmt, ...) {
+    char fields[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fields, sizeof(fields), fmt, ap);
+    va_end(ap);
+    srv_log(level, NULL, msg, fields);
+}
+
+/* DATABASE_URL, or the default SQLite file under the data directory. */
+static char *database_url(const srv_config *cfg) {
+    char *url;
+    size_t n;
+    if (cfg->database_url[0] != '\0')
+        return strdup(cfg->database_url);
+    mkdir(cfg->data_dir, 0750);
+    n = strlen(cfg->data_dir) + 32;
+    url = malloc(n);
+    if (url)
+        snprintf(url, n, "sqlite:%s/b2bbudget.db", cfg->data_dir);
+    return url;
+}
+
+/* The shop this instance serves (B2B_SHOPIFY_SHOP), created with defaults on first start. */
+static int ensure_shop(srv_app *app, db_conn *c) {
+    srv_shop shop;
+    int rc;
+    if (app->cfg.shopify_shop[0] == '\0')
+        return SRV_OK;
+    rc = store_shop_get_by_domain(c, app->cfg.shopify_shop, &shop);
+    if (rc == SRV_NOTFOUND) {
+        store_shop_defaults(&shop, app->cfg.shopify_shop);
+        rc = store_shop_upsert(c, &shop);
+    }
+    if (rc == SRV_OK)
+        app->shop_id = shop.id;
+    return rc;
+}
+
+static int open_store(srv_app *app, int migrate) {
+    char err[512], msg[512];
+    char *url = database_url(&app->cfg);
+    int from = 0, applied = 0, rc;
+    db_conn *c;
+    if (url == NULL)
+        return -1;
+    rc = db_open(&app->db, url, (int)app->cfg.workers, err, sizeof(err));
+    free(url);
+    if (rc != DB_OK) {
+        srv_json_escape(msg, 0, sizeof(msg), err);
+        log_fields(SRV_LOG_ERROR, "cannot open the store", "\"error\":\"%s\"", msg);
+        return -1;
+    }
+    c = db_acquire(app->db);
+    if (c == NULL) {
+        srv_log(SRV_LOG_ERROR, NULL, "cannot connect to the store", NULL);
+        return -1;
+    }
+    rc = store_schema_version(c, &from);
+    if (rc == SRV_OK && migrate)
+        rc = store_migrate(c, &applied);
+    if (rc == SRV_OK)
+        rc = store_ready(c);
+    if (rc == SRV_OK)
+        rc = ensure_shop(app, c);
+    if (rc != SRV_OK) {
+        srv_json_escape(msg, 0, sizeof(msg), db_errmsg(c));
+        if (rc == SRV_SCHEMA_NEWER)
+            log_fields(SRV_LOG_ERROR, "the store's schema is newer than this server knows",
+                       "\"schema_version\":%d,\"known\":%d", from, store_schema_latest());
+        else
+            log_fields(SRV_LOG_ERROR, "store not usable", "\"status\":\"%s\",\"error\":\"%s\"",
+                       store_strerror(rc), msg);
+        db_release(app->db, c);
+        return -1;
+    }
+    db_release(app->db, c);
+    app->schema_version = store_schema_latest();
+    log_fields(SRV_LOG_INFO, "store ready",
+               "\"backend\":\"%s\",\"schema_from\":%d,\"schema\":%d,\"applied\":%d",
+               db_kind_of(app->db) == DB_POSTGRES ? "postgres" : "sqlite", from,
+               app->schema_version, applied);
+    return 0;
+}
+
+/* ---- serve ---- */
+
+typedef struct serve_state {
+    srv_app *app;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t deadline;
+    int stopping;
+} serve_state;
+
+static void close_handle(uv_handle_t *h) {
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_drained(void *arg) {
+    serve_state *st = arg;
+    srv_log(SRV_LOG_INFO, NULL, "shutdown complete", NULL);
+    close_handle((uv_handle_t *)&st->sigterm);
+    close_handle((uv_handle_t *)&st->sigint);
+    close_handle((uv_handle_t *)&st->deadline);
+}
+
+static void on_deadline(uv_timer_t *t) {
+    serve_state *st = t->data;
+    srv_log(SRV_LOG_WARN, NULL, "shutdown timeout: closing remaining connections", NULL);
+    srv_http_force_close(st->app->http);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+    serve_state *st = s->data;
+    if (st->stopping)
+        return;
+    st->stopping = 1;
+    log_fields(SRV_LOG_INFO, "shutting down", "\"signal\":%d", signum);
+    uv_timer_start(&st->deadline, on_deadline, (uint64_t)st->app->cfg.shutdown_timeout_ms, 0);
+    srv_http_shutdown(st->app->http, on_drained, st);
+}
+
+static void observe(void *ctx, int route_index, int status, double seconds) {
+    srv_app *app = ctx;
+    srv_metrics_request(app->metrics, route_index, status, seconds);
+}
+
+static int serve(srv_app *app) {
+    serve_state st;
+    srv_http_limits limits;
+    const char *const *names;
+    int nroutes, rc;
+
+    app->web = srv_static_load(app->cfg.web_root);
+    if (app->web == NULL) {
+        srv_log(SRV_LOG_ERROR, NULL, "cannot load the web root", NULL);
+        return 1;
+    }
+    names = srv_routes_names(&nroutes);
+    app->metrics = srv_metrics_new(names, nroutes);
+    limits.max_header = (size_t)app->cfg.max_header;
+    limits.max_body = (size_t)app->cfg.max_body;
+    limits.max_connections = (int)app->cfg.max_connections;
+    limits.read_timeout_ms = (uint64_t)app->cfg.read_timeout_ms;
+    limits.idle_timeout_ms = (uint64_t)app->cfg.idle_timeout_ms;
+    app->http = srv_http_new(app->loop, &limits, srv_routes_lookup, observe, app);
+    if (app->metrics == NULL || app->http == NULL)
+        return 1;
+    rc = srv_http_listen(app->http, app->cfg.listen);
+    if (rc != 0) {
+        log_fields(SRV_LOG_ERROR, "cannot listen", "\"address\":\"%s\",\"error\":\"%s\"",
+                   app->cfg.listen, uv_strerror(rc));
+        return 1;
+    }
+    memset(&st, 0, sizeof(st));
+    st.app = app;
+    uv_signal_init(app->loop, &st.sigterm);
+    uv_signal_init(app->loop, &st.sigint);
+    uv_timer_init(app->loop, &st.deadline);
+    st.sigterm.data = st.sigint.data = st.deadline.data = &st;
+    uv_signal_start(&st.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&st.sigint, on_signal, SIGINT);
+    log_fields(SRV_LOG_INFO, "listening",
+               "\"address\":\"%s\",\"port\":%d,\"static_files\":%zu,\"version\":\"%s\"",
+               app->cfg.listen, srv_http_port(app->http), srv_static_count(app->web),
+               b2b_version());
+    uv_run(app->loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    srv_app app;
+    const char *config_file = NULL, *command = "serve";
+    char err[512], workers[16];
+    int i, rc = 0;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("b2bbudget-server %s\n", b2b_version());
+            return 0;
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config_file = argv[++i];
+        } else if (argv[i][0] != '-' &&
+                   (strcmp(argv[i], "serve") == 0 || strcmp(argv[i], "migrate") == 0)) {
+            command = argv[i];
+        } else {
+            fprintf(stderr, "b2bbudget-server: unknown argument '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+
+    memset(&app, 0, sizeof(app));
+    if (srv_config_load(&app.cfg, config_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "b2bbudget-server: %s\n", err);
+        return 2;
+    }
+    if (srv_log_set_level(app.cfg.log_level) != 0) {
+        fprintf(stderr, "b2bbudget-server: B2B_LOG_LEVEL: unknown level\n");
+        srv_config_free(&app.cfg);
+        return 2;
+    }
+    /* libuv sizes its thread pool from the environment at first use. */
+    snprintf(workers, sizeof(workers), "%lld", (long long)app.cfg.workers);
+    setenv("UV_THREADPOOL_SIZE", workers, 1);
+    app.loop = uv_default_loop();
+
+    if (open_store(&app, 1) != 0) {
+        rc = 1;
+    } else if (strcmp(command, "migrate") == 0) {
+        log_fields(SRV_LOG_INFO, "migrations applied", "\"schema\":%d", app.schema_version);
+    } else {
+        rc = serve(&app);
+    }
+
+    if (app.http)
+        srv_http_free(app.http);
+    srv_metrics_free(app.metrics);
+    srv_static_free(app.web);
+    if (app.db)
+        db_close(app.db);
+    uv_loop_close(app.loop);
+    srv_config_free(&app.cfg);
+    return rc;
+}
