@@ -268,10 +268,10 @@ int b2b_money_basis_amount(int64_t *out, b2b_basis basis, int64_t total, int64_t
         return B2B_ENEGATIVE;
     if (total > B2B_MONEY_MAX || tax > B2B_MONEY_MAX || subtotal > B2B_MONEY_MAX)
         return B2B_ERANGE;
+    if (tax > total) /* inconsistent order figures, whatever the basis */
+        return B2B_ENEGATIVE;
     switch (basis) {
     case B2B_BASIS_NET:
-        if (tax > total)
-            return B2B_ENEGATIVE;
         *out = total - tax;
         break;
     case B2B_BASIS_GROSS:

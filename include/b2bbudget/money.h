@@ -56,7 +56,8 @@ B2B_EXTERN int b2b_money_format(b2b_text *out, int64_t amount, const char *curre
 
 /**
  * Formats an amount for people in @p lang: German "1.234,50 €", English "€1,234.50"; currencies
- * without a common symbol show their code ("1.234,50 CHF", "CHF 1,234.50").
+ * without a common symbol show their code ("1.234,50 CHF", "CHF 1,234.50"). The space between
+ * number and unit is a no-break space (U+00A0), so the two never wrap apart.
  * Returns as b2b_money_format(); the result is stored in @p out. Pure and thread-safe.
  */
 B2B_EXTERN int b2b_money_display(b2b_text *out, int64_t amount, const char *currency,
