@@ -1,0 +1,192 @@
+/*
+ * SQLite backend: WAL, synchronous=FULL (an acknowledged webhook must survive a power cut;
+ * WAL+NORMAL may lose the last commits), foreign keys on, 5 s busy timeout. $N parameters are
+ * SQLite named parameters and are bound by name. Statements are prepared once per connection.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "db_internal.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQLITE_BUSY_MS 5000
+
+static int map_rc(int rc) {
+    int primary = rc & 0xff;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return DB_CONFLICT;
+    }
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        return DB_BUSY;
+    }
+    return DB_ERROR;
+}
+
+static int fail(db_conn *c, int rc) {
+    sqlite3 *h = c->handle;
+    return db__fail(c, map_rc(rc), "sqlite: %s", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+}
+
+int db__sqlite_connect(db_conn *c) {
+    sqlite3 *h = NULL;
+    int rc =
+        sqlite3_open_v2(c->owner->target, &h,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        db__fail(c, DB_ERROR, "sqlite: cannot open database: %s",
+                 h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        sqlite3_close(h);
+        return DB_ERROR;
+    }
+    sqlite3_busy_timeout(h, SQLITE_BUSY_MS);
+    sqlite3_extended_result_codes(h, 1);
+    char *msg = NULL;
+    rc = sqlite3_exec(h,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                      "PRAGMA foreign_keys=ON;",
+                      NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        db__fail(c, map_rc(rc), "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        sqlite3_close(h);
+        return map_rc(rc);
+    }
+    c->handle = h;
+    return DB_OK;
+}
+
+static void finalize_slot(db_conn *c, db_stmt_slot *s) {
+    (void)c;
+    sqlite3_finalize(s->stmt);
+    s->stmt = NULL;
+}
+
+void db__sqlite_disconnect(db_conn *c) {
+    db__cache_clear(c, finalize_slot);
+    if (c->handle) {
+        sqlite3_close(c->handle);
+        c->handle = NULL;
+    }
+}
+
+static int bind_all(db_conn *c, sqlite3_stmt *st, const db_param *p, int n) {
+    int count = sqlite3_bind_parameter_count(st);
+    for (int i = 1; i <= count; i++) {
+        const char *name = sqlite3_bind_parameter_name(st, i);
+        if (!name || name[0] != '$') {
+            return db__fail(c, DB_ERROR, "sqlite: only $N parameters are supported");
+        }
+        int k = atoi(name + 1);
+        if (k < 1 || k > n) {
+            return db__fail(c, DB_ERROR, "sqlite: parameter %s not supplied", name);
+        }
+        const db_param *v = &p[k - 1];
+        int rc;
+        switch (v->type) {
+        case DB_INT:
+            rc = sqlite3_bind_int64(st, i, v->i);
+            break;
+        case DB_TEXT:
+            /* borrowed: the bindings are cleared before db_exec returns */
+            rc = sqlite3_bind_text(st, i, v->s, -1, SQLITE_STATIC);
+            break;
+        default:
+            rc = sqlite3_bind_null(st, i);
+            break;
+        }
+        if (rc != SQLITE_OK) {
+            return fail(c, rc);
+        }
+    }
+    return DB_OK;
+}
+
+int db__sqlite_exec(db_conn *c, const char *sql, const db_param *p, int n, db_result **out) {
+    sqlite3 *h = c->handle;
+    unsigned hash;
+    db_stmt_slot *slot = db__cache_find(c, sql, &hash);
+    sqlite3_stmt *st = slot ? slot->stmt : NULL;
+    int cached = st != NULL;
+    if (!st) {
+        int rc = sqlite3_prepare_v3(h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK) {
+            return fail(c, rc);
+        }
+        slot = db__cache_put(c, sql, hash);
+        if (!slot && c->nslots_used >= DB_STMT_SLOTS * 3 / 4) {
+            /* Too many distinct statements: start the cache over. */
+            db__cache_clear(c, finalize_slot);
+            slot = db__cache_put(c, sql, hash);
+        }
+        if (slot) {
+            slot->stmt = st;
+            cached = 1;
+        }
+    }
+    int rc = bind_all(c, st, p, n);
+    db_result *r = NULL;
+    if (rc == DB_OK && out) {
+        r = db__result_new(sqlite3_column_count(st));
+        if (!r) {
+            rc = db__fail(c, DB_ERROR, "out of memory");
+        }
+    }
+    while (rc == DB_OK) {
+        int s = sqlite3_step(st);
+        if (s == SQLITE_DONE) {
+            break;
+        }
+        if (s != SQLITE_ROW) {
+            rc = fail(c, s);
+            break;
+        }
+        if (!r) {
+            continue;
+        }
+        for (int i = 0; i < r->cols && rc == DB_OK; i++) {
+            if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+                rc = db__result_add(r, NULL, 0);
+            } else {
+                const char *t = (const char *)sqlite3_column_text(st, i);
+                rc = db__result_add(r, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, i) : 0);
+            }
+        }
+        if (rc != DB_OK) {
+            rc = db__fail(c, DB_ERROR, "out of memory");
+        }
+    }
+    if (r && rc == DB_OK) {
+        r->changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes64(h);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (!cached) {
+        sqlite3_finalize(st);
+    }
+    if (rc != DB_OK) {
+        db_result_free(r);
+        return rc;
+    }
+    if (out) {
+        *out = r;
+    }
+    return DB_OK;
+}
+
+int db__sqlite_script(db_conn *c, const char *sql) {
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->handle, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        int mapped = map_rc(sqlite3_extended_errcode(c->handle));
+        db__fail(c, mapped, "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return mapped;
+    }
+    return DB_OK;
+}
+
+int db__sqlite_in_tx(const db_conn *c) {
+    return !sqlite3_get_autocommit(c->handle);
+}
