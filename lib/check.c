@@ -16,8 +16,9 @@ struct b2b_check {
     b2b_check_line lines[B2B_CHECK_MAX_BUDGETS];
 };
 
+/* Currency codes are three letters in a char[4]: compare them byte by byte (hot path). */
 static int currency_eq(const char *a, const char *b) {
-    return a[0] != '\0' && strncmp(a, b, 4) == 0;
+    return a[0] != '\0' && a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
 }
 
 /* The smallest integer t with t * 10000 >= budget * near_bp, without overflowing. */
@@ -26,13 +27,15 @@ static int64_t near_limit(int64_t budget, int near_bp) {
     return q * near_bp + (r * near_bp + 9999) / 10000;
 }
 
-/* floor(after * 10000 / budget) for budget > 0, saturating at B2B_MONEY_MAX. */
+/* floor(after * 10000 / budget) for budget > 0, saturating at B2B_MONEY_MAX; an overrun never
+ * shows as 100 % or less (one cent over 1000.00 is 100.01 %, not a rounded-down 100.00 %). */
 static int64_t percent_bp(int64_t after, int64_t budget) {
-    int64_t q = after / budget, r = after % budget, t;
+    int64_t q = after / budget, r = after % budget, t, bp;
     if (q > B2B_MONEY_MAX / 10000)
         return B2B_MONEY_MAX;
     t = r * 100; /* r < budget <= 2^53, so r * 100 fits */
-    return q * 10000 + (t / budget) * 100 + ((t % budget) * 100) / budget;
+    bp = q * 10000 + (t / budget) * 100 + ((t % budget) * 100) / budget;
+    return (after > budget && bp <= 10000) ? 10001 : bp;
 }
 
 int b2b_check_budget(b2b_check_line *out, const b2b_budget_input *budget,

@@ -14,12 +14,6 @@ int b2b__name_index(const char *const *names, int count, const char *name) {
     return -1;
 }
 
-int b2b__amount_status(int64_t amount) {
-    if (amount < 0)
-        return B2B_ENEGATIVE;
-    return amount > B2B_MONEY_MAX ? B2B_ERANGE : B2B_OK;
-}
-
 void b2b__text_append(b2b_text *out, size_t *len, const char *src) {
     size_t room = sizeof(out->text) - 1 - *len;
     size_t n = strlen(src);
