@@ -79,9 +79,9 @@ typedef struct b2b_check_line {
     int64_t after;            /**< used + amount */
     int64_t available_before; /**< budget - used (negative when already over); 0 when unset */
     int64_t available_after;  /**< budget - after; 0 when unset */
-    int64_t percent_bp;       /**< after / budget in basis points, rounded down and capped at
-                                   B2B_MONEY_MAX; -1 when the budget is unset or zero, or on
-                                   currency mismatch */
+    int64_t percent_bp;       /**< after / budget in basis points, rounded down (but at least
+                                   10001 when over budget) and capped at B2B_MONEY_MAX; -1 when
+                                   the budget is unset or zero, or on currency mismatch */
     char currency[4];         /**< the budget's currency */
 } b2b_check_line;
 

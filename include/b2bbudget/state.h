@@ -2,19 +2,24 @@
  * @file b2bbudget/state.h
  * @brief The approval state machine: the states x events table of DOMAIN.md, exactly.
  *
- * | event             | from                                                    | to        |
- * |-------------------|---------------------------------------------------------|-----------|
- * | received          | none                                                    | draft     |
- * | submit            | draft, changes_requested                                | pending   |
- * | approve           | draft, pending_approval, changes_requested              | approved  |
- * | request_changes   | draft, pending_approval                                 | changes_requested
- * | | withdraw          | pending_approval                                        | draft     | |
- * revised           | draft, pending_approval, changes_requested, approved, failed | draft | |
- * completed         | approved, failed; also draft, pending_approval, changes_requested | | (then
- * flagged "completed without approval")             | completed | | completion_failed | approved |
- * failed    | | retry             | failed                                                  |
- * approved  | | deleted           | every state but completed                               |
- * cancelled |
+ * event             from                                           to
+ * ----------------- ---------------------------------------------- -----------------
+ * received          (none)                                         draft
+ * submit            draft, changes_requested                       pending_approval
+ * approve           draft, pending_approval, changes_requested     approved
+ * request_changes   draft, pending_approval                        changes_requested
+ * withdraw          pending_approval                               draft
+ * revised           draft, pending_approval, changes_requested,    draft
+ *                   approved, failed
+ * completed         approved, failed; also draft, pending_approval, completed
+ *                   changes_requested (flagged "completed without
+ *                   approval")
+ * completion_failed approved                                       failed
+ * retry             failed                                         approved
+ * deleted           every state but completed (and none)           cancelled
+ *
+ * "failed" may complete too: staff can finish a refused draft by hand in Shopify, and its
+ * approval still stands, so that completion is not flagged.
  *
  * An illegal (state, event) pair returns B2B_ETRANSITION and never asserts. An approval is bound
  * to the content version it was given for; *revised* brings a new content version and voids it.
