@@ -13,6 +13,8 @@
 #include "metrics.h"
 #include "store/db.h"
 
+struct srv_inbox;
+
 typedef struct srv_app {
     srv_config cfg;
     uv_loop_t *loop;
@@ -20,8 +22,9 @@ typedef struct srv_app {
     db *db;
     srv_metrics *metrics;
     srv_static *web;
-    int schema_version; /* after migrations */
-    int64_t shop_id;    /* the shop of B2B_SHOPIFY_SHOP; 0 when none is configured */
+    int schema_version;      /* after migrations */
+    int64_t shop_id;         /* the shop of B2B_SHOPIFY_SHOP; 0 when none is configured */
+    struct srv_inbox *inbox; /* durable webhook inbox (group commit) */
 } srv_app;
 
 /* The route table (routes/routes.c). */
@@ -35,6 +38,11 @@ void route_readyz(srv_req *req);
 void route_metrics(srv_req *req);
 void route_static(srv_req *req);
 void route_staff_order_get(srv_req *req);
+void route_shopify_webhook(srv_req *req);
+
+/* Webhook checks (routes/webhooks.c), shared with tests. */
+int srv_webhook_topic_known(const char *topic);
+int srv_webhook_hmac_ok(const char *secret, const char *body, size_t len, const char *hmac_b64);
 
 /* Shared handler helpers (routes/common.c). */
 /* Checks "Authorization: Bearer <B2B_ADMIN_TOKEN>" in constant time; responds 401 and returns 0

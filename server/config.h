@@ -13,20 +13,30 @@
 #include <stdio.h>
 
 typedef struct srv_config {
-    char *listen;                /* B2B_LISTEN host:port */
-    char *database_url;          /* DATABASE_URL */
-    char *data_dir;              /* B2B_DATA_DIR */
-    char *web_root;              /* B2B_WEB_ROOT */
-    char *log_level;             /* B2B_LOG_LEVEL */
-    char *admin_token;           /* B2B_ADMIN_TOKEN (secret) */
-    char *shopify_shop;          /* B2B_SHOPIFY_SHOP name.myshopify.com */
-    int64_t max_body;            /* B2B_MAX_BODY bytes */
-    int64_t max_header;          /* B2B_MAX_HEADER bytes */
-    int64_t max_connections;     /* B2B_MAX_CONNECTIONS */
-    int64_t read_timeout_ms;     /* B2B_READ_TIMEOUT_MS */
-    int64_t idle_timeout_ms;     /* B2B_IDLE_TIMEOUT_MS */
-    int64_t shutdown_timeout_ms; /* B2B_SHUTDOWN_TIMEOUT_MS */
-    int64_t workers;             /* B2B_WORKERS: threads for blocking work (store, mail, Shopify) */
+    char *listen;                         /* B2B_LISTEN host:port */
+    char *database_url;                   /* DATABASE_URL */
+    char *data_dir;                       /* B2B_DATA_DIR */
+    char *web_root;                       /* B2B_WEB_ROOT */
+    char *log_level;                      /* B2B_LOG_LEVEL */
+    char *admin_token;                    /* B2B_ADMIN_TOKEN (secret) */
+    char *shopify_shop;                   /* B2B_SHOPIFY_SHOP name.myshopify.com */
+    char *shopify_client_id;              /* B2B_SHOPIFY_CLIENT_ID */
+    char *shopify_client_secret;          /* B2B_SHOPIFY_CLIENT_SECRET (secret) */
+    char *shopify_client_secret_previous; /* B2B_SHOPIFY_CLIENT_SECRET_PREVIOUS (secret) */
+    char *shopify_access_token;           /* B2B_SHOPIFY_ACCESS_TOKEN (secret) */
+    char *shopify_api_base;               /* B2B_SHOPIFY_API_BASE */
+    char *shopify_api_version;            /* B2B_SHOPIFY_API_VERSION */
+    int64_t shopify_timeout_ms;           /* B2B_SHOPIFY_TIMEOUT_MS */
+    char *shopify_tag_approved;           /* B2B_SHOPIFY_TAG_APPROVED */
+    char *shopify_tag_changes;            /* B2B_SHOPIFY_TAG_CHANGES */
+    char *shopify_metafield_namespace;    /* B2B_SHOPIFY_METAFIELD_NAMESPACE */
+    int64_t max_body;                     /* B2B_MAX_BODY bytes */
+    int64_t max_header;                   /* B2B_MAX_HEADER bytes */
+    int64_t max_connections;              /* B2B_MAX_CONNECTIONS */
+    int64_t read_timeout_ms;              /* B2B_READ_TIMEOUT_MS */
+    int64_t idle_timeout_ms;              /* B2B_IDLE_TIMEOUT_MS */
+    int64_t shutdown_timeout_ms;          /* B2B_SHUTDOWN_TIMEOUT_MS */
+    int64_t workers; /* B2B_WORKERS: threads for blocking work (store, mail, Shopify) */
 } srv_config;
 
 /*

@@ -15,6 +15,7 @@
 #include "b2bbudget.h"
 
 #include "app.h"
+#include "inbox.h"
 #include "log.h"
 #include "store/store.h"
 
@@ -79,7 +80,8 @@ static int open_store(srv_app *app, int migrate) {
     db_conn *c;
     if (url == NULL)
         return -1;
-    rc = db_open(&app->db, url, (int)app->cfg.workers, err, sizeof(err));
+    /* One connection per worker thread, plus the inbox writer's own. */
+    rc = db_open(&app->db, url, (int)app->cfg.workers + 1, err, sizeof(err));
     free(url);
     if (rc != DB_OK) {
         srv_json_escape(msg, 0, sizeof(msg), err);
@@ -134,6 +136,8 @@ static void close_handle(uv_handle_t *h) {
 
 static void on_drained(void *arg) {
     serve_state *st = arg;
+    /* No request waits for the inbox any more: commit what is left and stop its thread. */
+    srv_inbox_stop(st->app->inbox);
     srv_log(SRV_LOG_INFO, NULL, "shutdown complete", NULL);
     close_handle((uv_handle_t *)&st->sigterm);
     close_handle((uv_handle_t *)&st->sigint);
@@ -180,8 +184,12 @@ static int serve(srv_app *app) {
     limits.read_timeout_ms = (uint64_t)app->cfg.read_timeout_ms;
     limits.idle_timeout_ms = (uint64_t)app->cfg.idle_timeout_ms;
     app->http = srv_http_new(app->loop, &limits, srv_routes_lookup, observe, app);
-    if (app->metrics == NULL || app->http == NULL)
+    app->inbox = srv_inbox_start(app->loop, app->db, NULL, NULL);
+    if (app->metrics == NULL || app->http == NULL || app->inbox == NULL)
         return 1;
+    if (app->cfg.shopify_client_secret[0] == '\0')
+        srv_log(SRV_LOG_WARN, NULL,
+                "B2B_SHOPIFY_CLIENT_SECRET is not set: every webhook will be refused", NULL);
     rc = srv_http_listen(app->http, app->cfg.listen);
     if (rc != 0) {
         log_fields(SRV_LOG_ERROR, "cannot listen", "\"address\":\"%s\",\"error\":\"%s\"",
@@ -253,6 +261,7 @@ int main(int argc, char **argv) {
 
     if (app.http)
         srv_http_free(app.http);
+    srv_inbox_free(app.inbox);
     srv_metrics_free(app.metrics);
     srv_static_free(app.web);
     if (app.db)

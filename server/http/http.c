@@ -659,6 +659,7 @@ static void respond_raw(srv_req *req, int status, const char *content_type, cons
         /* The client is gone: nothing to send. */
         if (req->pending_work == 0)
             req_free(req);
+        maybe_shutdown_done(h);
         return;
     }
     if (h->shutting_down)
@@ -789,6 +790,16 @@ int srv_req_offload(srv_req *req, void (*work)(void *), void (*done)(srv_req *, 
     req->pending_work++;
     req->h->inflight_work++;
     return 0;
+}
+
+void srv_req_hold(srv_req *req) {
+    req->pending_work++;
+    req->h->inflight_work++;
+}
+
+void srv_req_release(srv_req *req) {
+    req->pending_work--;
+    req->h->inflight_work--;
 }
 
 /* ---------------------------------------------------------------- accessors */

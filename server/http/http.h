@@ -90,6 +90,14 @@ void srv_respond_error(srv_req *req, int status, const char *code, const char *m
 int srv_req_offload(srv_req *req, void (*work)(void *arg), void (*done)(srv_req *req, void *arg),
                     void *arg);
 
+/*
+ * For work that finishes by other means than srv_req_offload (e.g. a queue served by its own
+ * thread): srv_req_hold() before handing the request on, srv_req_release() on the loop when that
+ * work is done and before responding. Held requests delay a graceful shutdown like offloads.
+ */
+void srv_req_hold(srv_req *req);
+void srv_req_release(srv_req *req);
+
 /* Parses a JSON request body; on failure responds 400/415 itself and returns NULL. */
 json_t *srv_req_json(srv_req *req);
 

@@ -7,6 +7,7 @@ static const srv_route routes[] = {
     {"GET", "/readyz", route_readyz},
     {"GET", "/metrics", route_metrics},
     {"GET", "/staff/api/orders/:public_id", route_staff_order_get},
+    {"POST", "/webhooks/shopify", route_shopify_webhook},
     {"GET", "/*", route_static}, /* the portal's files; keep last */
 };
 
