@@ -32,6 +32,8 @@ static const setting settings[] = {
      "directory of the portal's static files (loaded into memory at start)"},
     {"B2B_LOG_LEVEL", SET_STRING, OFF(log_level), "info", 0, 0, 0,
      "lowest log level written: debug, info, warn, error"},
+    {"B2B_TIMEZONE", SET_STRING, OFF(timezone), "Europe/Berlin", 0, 0, 0,
+     "IANA time zone in which budget months and fiscal years begin (the shop's zone)"},
     {"B2B_ADMIN_TOKEN", SET_STRING, OFF(admin_token), "", 1, 0, 0,
      "secret bearer token for the shop-staff API (/staff/api/); empty disables it"},
     {"B2B_SHOPIFY_SHOP", SET_STRING, OFF(shopify_shop), "", 0, 0, 0,

@@ -18,6 +18,7 @@ typedef struct srv_config {
     char *data_dir;                       /* B2B_DATA_DIR */
     char *web_root;                       /* B2B_WEB_ROOT */
     char *log_level;                      /* B2B_LOG_LEVEL */
+    char *timezone;          /* B2B_TIMEZONE: IANA zone of budget periods */
     char *admin_token;                    /* B2B_ADMIN_TOKEN (secret) */
     char *shopify_shop;                   /* B2B_SHOPIFY_SHOP name.myshopify.com */
     char *shopify_client_id;              /* B2B_SHOPIFY_CLIENT_ID */

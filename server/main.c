@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "b2bbudget.h"
 
@@ -246,6 +247,10 @@ int main(int argc, char **argv) {
         srv_config_free(&app.cfg);
         return 2;
     }
+    /* Budget periods begin at midnight in the shop's zone; localtime_r() then works on every
+     * thread because the zone is set once, before any thread starts. */
+    setenv("TZ", app.cfg.timezone, 1);
+    tzset();
     /* libuv sizes its thread pool from the environment at first use. */
     snprintf(workers, sizeof(workers), "%lld", (long long)app.cfg.workers);
     setenv("UV_THREADPOOL_SIZE", workers, 1);
