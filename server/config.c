@@ -183,6 +183,19 @@ static int load_file(srv_config *cfg, const char *path, char *err, size_t errlen
     return 0;
 }
 
+/* host:port with a port of 0..65535 ("[v6]:port" for IPv6); port 0 picks a free one. */
+static int listen_ok(const char *v) {
+    const char *colon = strrchr(v, ':');
+    char *end;
+    long port;
+    if (colon == NULL || colon == v || colon[1] == '\0')
+        return 0;
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    return errno == 0 && *end == '\0' && port >= 0 && port <= 65535 &&
+           isdigit((unsigned char)colon[1]);
+}
+
 int srv_config_load(srv_config *cfg, const char *file, char *err, size_t errlen) {
     size_t i;
     memset(cfg, 0, sizeof(*cfg));
@@ -206,6 +219,11 @@ int srv_config_load(srv_config *cfg, const char *file, char *err, size_t errlen)
             if (v != NULL && *v != '\0' && read_secret_file(cfg, s, v, err, errlen) != 0)
                 return -1;
         }
+    }
+    if (!listen_ok(cfg->listen)) {
+        snprintf(err, errlen, "B2B_LISTEN: '%s' is not host:port with a port from 0 to 65535",
+                 cfg->listen);
+        return -1;
     }
     return 0;
 }

@@ -309,14 +309,13 @@ static void conn_close(conn *c) {
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
 }
 
+static void fail_request(conn *c, int status, const char *code, const char *message);
+
 static void on_timer(uv_timer_t *t) {
     conn *c = t->data;
-    if (c->ph == PH_READING && c->req && !c->req->responded) {
+    if (c->ph == PH_READING && (c->req == NULL || !c->req->responded)) {
         /* A slow client: answer 408 and close. */
-        c->req->keep_alive = 0;
-        c->ph = PH_HANDLING;
-        uv_read_stop((uv_stream_t *)&c->tcp);
-        srv_respond_error(c->req, 408, "request_timeout", "the request did not arrive in time");
+        fail_request(c, 408, "request_timeout", "the request did not arrive in time");
         return;
     }
     conn_close(c);
@@ -665,10 +664,16 @@ static void respond_raw(srv_req *req, int status, const char *content_type, cons
     if (h->shutting_down)
         req->keep_alive = 0;
 
-    snprintf(line, sizeof(line),
-             "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n%s", status,
-             status_text(status), http_date(h), len, req->id,
-             req->keep_alive ? "" : "Connection: close\r\n");
+    /* 204 and 304 carry no body and so no Content-Length (RFC 9110, 8.6). */
+    if (status == 204 || status == 304)
+        snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: %s\r\nX-Request-Id: %s\r\n%s", status,
+                 status_text(status), http_date(h), req->id,
+                 req->keep_alive ? "" : "Connection: close\r\n");
+    else
+        snprintf(line, sizeof(line),
+                 "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n%s",
+                 status, status_text(status), http_date(h), len, req->id,
+                 req->keep_alive ? "" : "Connection: close\r\n");
     if (append(&head, &hlen, &hcap, line, strlen(line), 0) != 0)
         goto oom;
     if (content_type) {
@@ -912,20 +917,22 @@ static void on_connection(uv_stream_t *server, int status) {
         conn_close(c);
         return;
     }
-    if (h->nconns > h->limits.max_connections || h->shutting_down) {
-        /* Over the cap: a short, clear answer instead of a silent reset. */
-        static const char busy[] =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            "Connection: close\r\nRetry-After: 1\r\nContent-Length: 73\r\n\r\n"
-            "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"try again later\"}}";
-        uv_buf_t b = uv_buf_init((char *)busy, sizeof(busy) - 1);
-        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        conn_close(c);
-        return;
-    }
     uv_tcp_nodelay(&c->tcp, 1);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
+    if (h->nconns > h->limits.max_connections || h->shutting_down) {
+        /* Over the cap: a short, clear answer (logged, with a request id) instead of a silent
+         * reset; the connection closes once it is written. */
+        c->req = req_new(c);
+        if (c->req == NULL) {
+            conn_close(c);
+            return;
+        }
+        c->req->match.route = "(over capacity)";
+        srv_resp_header(c->req, "Retry-After", "1");
+        fail_request(c, 503, "too_many_connections", "too many connections; try again later");
+        return;
+    }
     start_reading(c);
 }
 

@@ -62,10 +62,12 @@ void srv_route_lookup(const srv_route *routes, int n, const char *method, const 
         }
         out->method_not_allowed = 1;
         if (strstr(allow, r->method) == NULL &&
-            strlen(allow) + strlen(r->method) + 3 < sizeof(out->allow)) {
+            strlen(allow) + strlen(r->method) + 9 < sizeof(out->allow)) {
             if (allow[0])
                 strcat(allow, ", ");
             strcat(allow, r->method);
+            if (strcmp(r->method, "GET") == 0)
+                strcat(allow, ", HEAD"); /* GET routes answer HEAD too */
         }
     }
 }

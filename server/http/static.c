@@ -166,7 +166,7 @@ void srv_static_serve(const srv_static *s, srv_req *req) {
         srv_resp_header(req, "Cache-Control", "no-cache");
         srv_resp_header(req, "X-Content-Type-Options", "nosniff");
         inm = srv_req_header(req, "if-none-match");
-        if (inm != NULL && strstr(inm, e->etag) != NULL) {
+        if (inm != NULL && (strcmp(inm, "*") == 0 || strstr(inm, e->etag) != NULL)) {
             srv_respond(req, 304, NULL, "", 0);
             return;
         }
