@@ -14,6 +14,8 @@
 #include "store/db.h"
 
 struct srv_inbox;
+struct srv_processor;
+struct shopify_client;
 
 typedef struct srv_app {
     srv_config cfg;
@@ -22,9 +24,11 @@ typedef struct srv_app {
     db *db;
     srv_metrics *metrics;
     srv_static *web;
-    int schema_version;      /* after migrations */
-    int64_t shop_id;         /* the shop of B2B_SHOPIFY_SHOP; 0 when none is configured */
-    struct srv_inbox *inbox; /* durable webhook inbox (group commit) */
+    int schema_version;              /* after migrations */
+    int64_t shop_id;                 /* the shop of B2B_SHOPIFY_SHOP; 0 when none is configured */
+    struct srv_inbox *inbox;         /* durable webhook inbox (group commit) */
+    struct srv_processor *processor; /* works the inbox off the request path */
+    struct shopify_client *shopify;  /* NULL when Shopify is not configured */
 } srv_app;
 
 /* The route table (routes/routes.c). */

@@ -18,7 +18,7 @@ typedef struct srv_config {
     char *data_dir;                       /* B2B_DATA_DIR */
     char *web_root;                       /* B2B_WEB_ROOT */
     char *log_level;                      /* B2B_LOG_LEVEL */
-    char *timezone;          /* B2B_TIMEZONE: IANA zone of budget periods */
+    char *timezone;                       /* B2B_TIMEZONE: IANA zone of budget periods */
     char *admin_token;                    /* B2B_ADMIN_TOKEN (secret) */
     char *shopify_shop;                   /* B2B_SHOPIFY_SHOP name.myshopify.com */
     char *shopify_client_id;              /* B2B_SHOPIFY_CLIENT_ID */
@@ -31,6 +31,7 @@ typedef struct srv_config {
     char *shopify_tag_approved;           /* B2B_SHOPIFY_TAG_APPROVED */
     char *shopify_tag_changes;            /* B2B_SHOPIFY_TAG_CHANGES */
     char *shopify_metafield_namespace;    /* B2B_SHOPIFY_METAFIELD_NAMESPACE */
+    int64_t reconcile_interval_ms;        /* B2B_RECONCILE_INTERVAL_MS */
     int64_t max_body;                     /* B2B_MAX_BODY bytes */
     int64_t max_header;                   /* B2B_MAX_HEADER bytes */
     int64_t max_connections;              /* B2B_MAX_CONNECTIONS */

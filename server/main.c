@@ -18,6 +18,8 @@
 #include "app.h"
 #include "inbox.h"
 #include "log.h"
+#include "processor.h"
+#include "shopify/client.h"
 #include "store/store.h"
 
 static void usage(FILE *out) {
@@ -135,14 +137,22 @@ static void close_handle(uv_handle_t *h) {
         uv_close(h, NULL);
 }
 
-static void on_drained(void *arg) {
+static void on_processor_stopped(void *arg) {
     serve_state *st = arg;
-    /* No request waits for the inbox any more: commit what is left and stop its thread. */
-    srv_inbox_stop(st->app->inbox);
+    if (st->app->shopify)
+        shopify_client_cancel(st->app->shopify);
     srv_log(SRV_LOG_INFO, NULL, "shutdown complete", NULL);
     close_handle((uv_handle_t *)&st->sigterm);
     close_handle((uv_handle_t *)&st->sigint);
     close_handle((uv_handle_t *)&st->deadline);
+}
+
+static void on_drained(void *arg) {
+    serve_state *st = arg;
+    /* No request waits for the inbox any more: commit what is left and stop its thread; then
+     * let the processor finish the webhooks it is working on. */
+    srv_inbox_stop(st->app->inbox);
+    srv_processor_stop(st->app->processor, on_processor_stopped, st);
 }
 
 static void on_deadline(uv_timer_t *t) {
@@ -166,6 +176,27 @@ static void observe(void *ctx, int route_index, int status, double seconds) {
     srv_metrics_request(app->metrics, route_index, status, seconds);
 }
 
+static void wake_processor(void *ctx) {
+    srv_app *app = ctx;
+    srv_processor_wake(app->processor);
+}
+
+/* The Shopify client, when a shop (or the simulator's address) and credentials are set. */
+static void open_shopify(srv_app *app) {
+    shopify_client_options opts;
+    shopify_error err;
+    if (app->cfg.shopify_shop[0] == '\0' && app->cfg.shopify_api_base[0] == '\0')
+        return;
+    shopify_client_options_from_config(&opts, &app->cfg);
+    app->shopify = shopify_client_new(&opts, &err);
+    if (app->shopify == NULL) {
+        char fields[700], esc[600];
+        srv_json_escape(esc, 0, sizeof(esc), err.message);
+        snprintf(fields, sizeof(fields), "\"error\":\"%s\"", esc);
+        srv_log(SRV_LOG_WARN, NULL, "Shopify is not usable: drafts cannot be fetched", fields);
+    }
+}
+
 static int serve(srv_app *app) {
     serve_state st;
     srv_http_limits limits;
@@ -177,6 +208,7 @@ static int serve(srv_app *app) {
         srv_log(SRV_LOG_ERROR, NULL, "cannot load the web root", NULL);
         return 1;
     }
+    open_shopify(app);
     names = srv_routes_names(&nroutes);
     app->metrics = srv_metrics_new(names, nroutes);
     limits.max_header = (size_t)app->cfg.max_header;
@@ -185,8 +217,9 @@ static int serve(srv_app *app) {
     limits.read_timeout_ms = (uint64_t)app->cfg.read_timeout_ms;
     limits.idle_timeout_ms = (uint64_t)app->cfg.idle_timeout_ms;
     app->http = srv_http_new(app->loop, &limits, srv_routes_lookup, observe, app);
-    app->inbox = srv_inbox_start(app->loop, app->db, NULL, NULL);
-    if (app->metrics == NULL || app->http == NULL || app->inbox == NULL)
+    app->processor = srv_processor_start(app);
+    app->inbox = srv_inbox_start(app->loop, app->db, wake_processor, app);
+    if (app->metrics == NULL || app->http == NULL || app->inbox == NULL || app->processor == NULL)
         return 1;
     if (app->cfg.shopify_client_secret[0] == '\0')
         srv_log(SRV_LOG_WARN, NULL,
@@ -267,6 +300,8 @@ int main(int argc, char **argv) {
     if (app.http)
         srv_http_free(app.http);
     srv_inbox_free(app.inbox);
+    srv_processor_free(app.processor);
+    shopify_client_free(app.shopify);
     srv_metrics_free(app.metrics);
     srv_static_free(app.web);
     if (app.db)

@@ -133,8 +133,7 @@ static int usage_of(db_conn *c, const srv_shop *shop, const srv_order *o, int64_
     /* "used = spent + reserved (without this order)" */
     if (strcmp(o->counted_kind, "none") != 0 && strcmp(o->counted_currency, currency) == 0) {
         int in_period;
-        wf_period_of(o->counted_at, shop->fiscal_start_month, &own_month_key, &own_fy,
-                     &own_month);
+        wf_period_of(o->counted_at, shop->fiscal_start_month, &own_month_key, &own_fy, &own_month);
         if (period == B2B_PERIOD_YEAR)
             in_period = own_fy == fy;
         else if (rollover)
@@ -175,14 +174,13 @@ static json_t *line_json(const b2b_check_line *l) {
     b2b_text de, en;
     b2b_check_line_explain(&de, l, B2B_LANG_DE);
     b2b_check_line_explain(&en, l, B2B_LANG_EN);
-    return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s}", "scope",
-                     b2b_scope_name(l->scope), "period", b2b_period_name(l->period), "level",
-                     b2b_level_name(l->level), "budget", (json_int_t)l->budget, "amount",
-                     (json_int_t)l->amount, "used", (json_int_t)l->used, "after",
-                     (json_int_t)l->after, "available_before", (json_int_t)l->available_before,
-                     "available_after", (json_int_t)l->available_after, "percent_bp",
-                     (json_int_t)l->percent_bp, "currency", l->currency, "explain_de", de.text,
-                     "explain_en", en.text);
+    return json_pack(
+        "{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:s}", "scope", b2b_scope_name(l->scope),
+        "period", b2b_period_name(l->period), "level", b2b_level_name(l->level), "budget",
+        (json_int_t)l->budget, "amount", (json_int_t)l->amount, "used", (json_int_t)l->used,
+        "after", (json_int_t)l->after, "available_before", (json_int_t)l->available_before,
+        "available_after", (json_int_t)l->available_after, "percent_bp", (json_int_t)l->percent_bp,
+        "currency", l->currency, "explain_de", de.text, "explain_en", en.text);
 }
 
 int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t now,
@@ -224,8 +222,8 @@ int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t
             }
             in.is_set = amt.is_set;
             in.amount = amt.value;
-            rc = usage_of(c, shop, o, loc_id, in.period, in.currency, now,
-                          found && b.rollover, &in.spent, &in.reserved);
+            rc = usage_of(c, shop, o, loc_id, in.period, in.currency, now, found && b.rollover,
+                          &in.spent, &in.reserved);
             if (rc == SRV_OK && b2b_check_add(check, &in) != B2B_OK)
                 rc = SRV_ERROR;
             if (rc != SRV_OK) {
@@ -250,6 +248,53 @@ int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t
     return SRV_OK;
 }
 
+/* One audit event for @p o (whose state is the state after the event). */
+static int audit_append(db_conn *c, const srv_shop *shop, const srv_order *o, const wf_actor *actor,
+                        const char *event, const char *from, const char *note, json_t *data,
+                        int64_t now) {
+    srv_audit audit;
+    int rc;
+    memset(&audit, 0, sizeof(audit));
+    audit.shop_id = shop->id;
+    audit.order_id = o->id;
+    audit.company_id = o->company_id;
+    snprintf(audit.actor_kind, sizeof(audit.actor_kind), "%s", actor->kind);
+    audit.actor_user_id = actor->user_id;
+    snprintf(audit.actor_label, sizeof(audit.actor_label), "%s", actor->label ? actor->label : "");
+    snprintf(audit.event, sizeof(audit.event), "%s", event);
+    snprintf(audit.from_state, sizeof(audit.from_state), "%s", from);
+    snprintf(audit.to_state, sizeof(audit.to_state), "%s", o->state);
+    audit.content_version = o->content_version;
+    audit.created_at = now;
+    audit.note = note && *note ? strdup(note) : NULL;
+    audit.data_json = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    rc = store_audit_append(c, &audit);
+    srv_audit_clear(&audit);
+    return rc;
+}
+
+int wf_release(db_conn *c, const srv_shop *shop, srv_order *o, const wf_actor *actor, int64_t now) {
+    json_t *data;
+    int rc;
+    if (strcmp(o->counted_kind, "none") == 0)
+        return SRV_OK;
+    rc = usage_add(c, shop, o, o->counted_kind, o->counted_amount, o->counted_currency,
+                   o->counted_at, -1);
+    if (rc != SRV_OK)
+        return rc;
+    data = json_pack("{s:I,s:s}", "released", (json_int_t)o->counted_amount, "currency",
+                     o->counted_currency);
+    snprintf(o->counted_kind, sizeof(o->counted_kind), "none");
+    o->counted_amount = 0;
+    o->counted_currency[0] = '\0';
+    o->counted_at = 0;
+    rc = store_order_update(c, o);
+    if (rc == SRV_OK)
+        rc = audit_append(c, shop, o, actor, "order_cancelled", o->state, NULL, data, now);
+    json_decref(data);
+    return rc;
+}
+
 int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
              int64_t content_version, const wf_actor *actor, const char *note, int64_t now,
              int *lib_status) {
@@ -260,7 +305,6 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
     json_t *lines = NULL, *data;
     const char *want;
     srv_location loc;
-    srv_audit audit;
     int rc;
 
     *lib_status = B2B_OK;
@@ -333,27 +377,13 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
     if (rc != SRV_OK)
         goto out;
 
-    memset(&audit, 0, sizeof(audit));
-    audit.shop_id = shop->id;
-    audit.order_id = o->id;
-    audit.company_id = o->company_id;
-    snprintf(audit.actor_kind, sizeof(audit.actor_kind), "%s", actor->kind);
-    audit.actor_user_id = actor->user_id;
-    snprintf(audit.actor_label, sizeof(audit.actor_label), "%s", actor->label ? actor->label : "");
-    snprintf(audit.event, sizeof(audit.event), "%s", b2b_event_name(event));
-    snprintf(audit.from_state, sizeof(audit.from_state), "%s", b2b_state_name(from));
-    snprintf(audit.to_state, sizeof(audit.to_state), "%s", o->state);
-    audit.content_version = o->content_version;
-    audit.created_at = now;
-    audit.note = note && *note ? strdup(note) : NULL;
-    data = json_pack("{s:O,s:b,s:b}", "lines", lines ? lines : json_array(), "override",
-                     event == B2B_EVENT_APPROVE && o->approval_override,
-                     "completed_without_approval",
-                     event == B2B_EVENT_COMPLETED && o->completed_without_approval);
-    audit.data_json = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    data =
+        json_pack("{s:O,s:b,s:b}", "lines", lines ? lines : json_array(), "override",
+                  event == B2B_EVENT_APPROVE && o->approval_override, "completed_without_approval",
+                  event == B2B_EVENT_COMPLETED && o->completed_without_approval);
+    rc = audit_append(c, shop, o, actor, b2b_event_name(event), b2b_state_name(from), note, data,
+                      now);
     json_decref(data);
-    rc = store_audit_append(c, &audit);
-    srv_audit_clear(&audit);
 out:
     json_decref(lines);
     return rc;

@@ -43,6 +43,12 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
              int64_t content_version, const wf_actor *actor, const char *note, int64_t now,
              int *lib_status);
 
+/*
+ * A completed order cancelled later in Shopify (orders/cancelled) gives its amount back to its
+ * budgets; the order keeps its state and the audit records the release. Idempotent.
+ */
+int wf_release(db_conn *c, const srv_shop *shop, srv_order *o, const wf_actor *actor, int64_t now);
+
 /* Month key (YYYYMM) and fiscal year of a time in the process's time zone (B2B_TIMEZONE). */
 void wf_period_of(int64_t at_ms, int fiscal_start_month, int64_t *month_key, int *fiscal_year,
                   int *calendar_month);

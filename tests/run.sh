@@ -6,8 +6,9 @@
 #   build     everything with -Werror and line coverage, in build/coverage
 #   ctest     all test labels (c, python, node) in that build
 #   coverage  line coverage of lib/ with gcovr; fails below 95 %
-#   asan      a second build with ASan+UBSan (bindings off) runs the "c" tests
-#   valgrind  the "c" tests under valgrind (leaks and memory errors fail)
+#   asan      a second build with ASan+UBSan (bindings off) runs the "c" and "server" tests
+#             (the server itself runs sanitized under the HTTP suite; a leak fails its exit)
+#   valgrind  the "c" tests and the SQLite store suite under valgrind (leaks and errors fail)
 #   install   installs into build/prefix and builds examples/ against it through pkg-config
 #             and through find_package(b2bbudget), then runs both binaries
 #   format    clang-format --dry-run --Werror over the project's own C sources
@@ -148,27 +149,27 @@ phase_coverage() {
 phase_asan() {
     cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DB2B_WERROR=ON -DB2B_SANITIZE=ON \
         -DB2B_COVERAGE=OFF -DB2B_BUILD_TESTS=ON -DB2B_BUILD_EXAMPLES=ON -DB2B_BUILD_PYTHON=OFF \
-        -DB2B_BUILD_NODE=OFF -DB2B_BUILD_BENCH=OFF -DB2B_BUILD_SERVER=OFF
+        -DB2B_BUILD_NODE=OFF -DB2B_BUILD_BENCH=OFF -DB2B_BUILD_SERVER=ON
     cmake --build build/asan -j "$jobs"
     # No fork: leaks are reported when the test process itself exits.
     export CK_FORK=no
     export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    run_ctest build/asan asan -L '^c$'
+    run_ctest build/asan asan -L '^(c|server)$'
 }
 
 phase_valgrind() {
     # This plain build (no coverage, no sanitizer) is also the one installed in phase "install".
     cmake -S . -B build/plain -DB2B_WERROR=ON -DB2B_COVERAGE=OFF -DB2B_SANITIZE=OFF \
         -DB2B_BUILD_TESTS=ON -DB2B_BUILD_EXAMPLES=ON -DB2B_BUILD_PYTHON=OFF -DB2B_BUILD_NODE=OFF \
-        -DB2B_BUILD_BENCH=OFF -DB2B_BUILD_SERVER=OFF -DCMAKE_INSTALL_PREFIX="$root/build/prefix"
+        -DB2B_BUILD_BENCH=OFF -DB2B_BUILD_SERVER=ON -DCMAKE_INSTALL_PREFIX="$root/build/prefix"
     cmake --build build/plain -j "$jobs"
     export CK_FORK=no
     local leaks=definite,indirect,possible
     local options="--leak-check=full --show-leak-kinds=$leaks --errors-for-leak-kinds=$leaks"
     options+=" --error-exitcode=1 --track-origins=yes --num-callers=30"
     # Any error or leak makes valgrind exit 1, which fails the test.
-    run_ctest build/plain valgrind -L '^c$' -T memcheck \
+    run_ctest build/plain valgrind -R '^(c_.*|example.*|store_sqlite)$' -T memcheck \
         --overwrite MemoryCheckCommand="$(command -v valgrind)" \
         --overwrite MemoryCheckCommandOptions="$options"
     # ctest's own defect count, in case a defect did not change the exit status.
@@ -243,6 +244,12 @@ if ! install_packages; then
 fi
 if command -v node >/dev/null 2>&1; then
     echo "node $(node --version)"
+    # The npm packages the tests use (graphql; pinned in tests/package-lock.json). Installed
+    # only when the lock file changed since the last install.
+    if [ ! -f tests/node_modules/.package-lock.json ] ||
+        ! cmp -s tests/package-lock.json tests/node_modules/.b2b-lock; then
+        npm ci --prefix tests --no-audit --no-fund && cp tests/package-lock.json tests/node_modules/.b2b-lock
+    fi
 elif [ "${CI:-}" = true ]; then
     echo "node not found: CI needs Node.js 20 for the Node binding" >&2
     record deps FAILED 0 1

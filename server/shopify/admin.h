@@ -20,9 +20,9 @@
 
 /* A MoneyBag: the amount in the shop's currency and in the buyer's (presentment) currency. */
 typedef struct shopify_money_bag {
-    int64_t shop;                /* minor units of shop_currency */
-    char shop_currency[4];       /* ISO 4217, "" when absent */
-    int64_t presentment;         /* minor units of presentment_currency */
+    int64_t shop;          /* minor units of shop_currency */
+    char shop_currency[4]; /* ISO 4217, "" when absent */
+    int64_t presentment;   /* minor units of presentment_currency */
     char presentment_currency[4];
 } shopify_money_bag;
 

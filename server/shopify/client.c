@@ -148,7 +148,21 @@ struct shopify_client {
     double bucket_max, bucket_available, bucket_rate;
     int64_t bucket_at_ms;
     double *op_cost; /* last requestedQueryCost per document, 0 unknown */
+    shopify_client_stats stats;
 };
+
+#define COUNT(c, field, n)                                                                         \
+    do {                                                                                           \
+        pthread_mutex_lock(&(c)->lock);                                                            \
+        (c)->stats.field += (n);                                                                   \
+        pthread_mutex_unlock(&(c)->lock);                                                          \
+    } while (0)
+
+void shopify_client_stats_get(shopify_client *c, shopify_client_stats *out) {
+    pthread_mutex_lock(&c->lock);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->lock);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_OK;
@@ -554,6 +568,7 @@ static int token_request(shopify_client *c, const char *secret, shopify_error *e
     json_decref(req);
     if (body == NULL)
         return fail(err, SHOPIFY_ENOMEM, NULL);
+    COUNT(c, token_requests, 1);
     rc = http_post(c, c->token_url, NULL, body, &r);
     memset(body, 0, strlen(body)); /* it holds the secret */
     free(body);
@@ -676,6 +691,8 @@ static int bucket_acquire(shopify_client *c, int op, int64_t deadline, int64_t *
                      shopify__documents[op].name, (long long)wait);
             srv_log(SRV_LOG_DEBUG, NULL, "shopify cost bucket: waiting", fields);
         }
+        COUNT(c, bucket_waits, 1);
+        COUNT(c, bucket_wait_ms, (uint64_t)wait);
         if (sleep_ms(c, wait) != 0)
             return -1;
     }
@@ -754,6 +771,7 @@ static int classify(shopify_client *c, int op, const http_result *r, json_t **ou
                    : CALL_DONE;
     }
     if (r->status == 401) {
+        COUNT(c, unauthorized, 1);
         if (c->static_token == NULL)
             return CALL_REAUTH;
         fail(err, SHOPIFY_EAUTH, "HTTP 401: the access token is wrong or revoked");
@@ -768,6 +786,8 @@ static int classify(shopify_client *c, int op, const http_result *r, json_t **ou
              r->status == 429 && find_error(errors, "THROTTLED") == NULL ? SHOPIFY_ESERVER
                                                                          : SHOPIFY_ETHROTTLED,
              "HTTP %ld: throttled", r->status);
+        if (find_error(errors, "THROTTLED") != NULL)
+            COUNT(c, throttled, 1);
         if (throttle_wait > *wait_ms)
             *wait_ms = throttle_wait;
         if (*wait_ms > 0)
@@ -906,6 +926,9 @@ int shopify_graphql(shopify_client *c, const char *operation_name, json_t *varia
             break;
         }
         stale = -1;
+        COUNT(c, requests, 1);
+        if (attempt > 0 && !reauthed)
+            COUNT(c, retries, 1);
         attempt++;
         err->attempts = attempt;
         if (http_post(c, c->graphql_url, hdr, body, &r) != 0) {
@@ -958,6 +981,7 @@ int shopify_graphql(shopify_client *c, const char *operation_name, json_t *varia
         }
     }
     free(body);
+    memset(hdr, 0, sizeof(hdr)); /* it held the token */
     if (rc != SHOPIFY_OK && *out_data != NULL) {
         json_decref(*out_data);
         *out_data = NULL;

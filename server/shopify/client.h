@@ -5,7 +5,7 @@
  *
  * Every call blocks (it is meant for the worker threads, never the event loop) and is
  * thread-safe: one client is shared by all workers. The GraphQL documents are compiled into the
- * binary from server/shopify/graphql/*.graphql and are addressed by their operation name.
+ * binary from the .graphql files in server/shopify/graphql/, addressed by operation name.
  *
  * Retry policy of one call (shopify_graphql):
  * - retried: network errors and timeouts, HTTP 429 and 5xx, GraphQL THROTTLED (HTTP 200 or 429),
@@ -15,8 +15,9 @@
  *   needs to refill, (requested - currentlyAvailable) / restoreRate; otherwise exponential backoff
  *   with full jitter, random(0, min(backoff_max_ms, backoff_base_ms * 2^n));
  * - bounded by max_attempts HTTP requests and max_total_ms: a wait that would end beyond the
- *   deadline is not taken. The call then returns the last (retryable) error with retry_after_ms
- *   set, so the caller's job queue can try again later;
+ *   deadline is not taken (each request is bounded by timeout_ms on its own, so a call lasts at
+ *   most about max_total_ms + timeout_ms). The call then returns the last (retryable) error with
+ * retry_after_ms set, so the caller's job queue can try again later;
  * - never retried: other 4xx, GraphQL errors, MAX_COST_EXCEEDED, a 401 with a static token.
  *
  * Before every request the client waits until its estimate of the shop's bucket (the last
@@ -127,6 +128,19 @@ int shopify_graphql(shopify_client *client, const char *operation_name, json_t *
 
 /* The text of a built-in document, or NULL. Static. */
 const char *shopify_document(const char *operation_name);
+
+/* Counters since the client was created, e.g. for /metrics and tests. */
+typedef struct shopify_client_stats {
+    uint64_t requests;       /* GraphQL HTTP requests sent */
+    uint64_t retries;        /* of those, repeats after a retryable failure */
+    uint64_t throttled;      /* THROTTLED answers */
+    uint64_t unauthorized;   /* 401 answers */
+    uint64_t token_requests; /* client-credentials grants asked for */
+    uint64_t bucket_waits;   /* calls that waited for the local cost bucket */
+    uint64_t bucket_wait_ms; /* total time of those waits */
+} shopify_client_stats;
+
+void shopify_client_stats_get(shopify_client *client, shopify_client_stats *out);
 
 /*
  * Releases libcurl's global state. Only for tests and tools checking for leaks: call once at

@@ -93,6 +93,19 @@ int store_shop_get_by_domain(db_conn *c, const char *domain, srv_shop *out);
 /* Marks the app uninstalled at @p at (0 = installed again). */
 int store_shop_set_uninstalled(db_conn *c, int64_t shop_id, int64_t at);
 
+/* ---- sync state: when a periodic job last succeeded ---- */
+/* *out_at gets the time, 0 when the job never succeeded for the shop. */
+int store_sync_get(db_conn *c, int64_t shop_id, const char *kind, int64_t *out_at);
+int store_sync_set(db_conn *c, int64_t shop_id, const char *kind, int64_t at);
+
+/* ---- privacy (Shopify's compliance webhooks) ---- */
+/* Erases the personal data of one customer (by email) of a shop: users are anonymized and
+ * deactivated, order contact emails and audit labels cleared; amounts and counts stay.
+ * *out_rows (may be NULL) gets the number of rows changed. */
+int store_redact_customer(db_conn *c, int64_t shop_id, const char *email, int64_t *out_rows);
+/* The same for every customer of the shop (shop/redact). */
+int store_redact_shop(db_conn *c, int64_t shop_id, int64_t *out_rows);
+
 /* ---- companies and locations (from Shopify) ---- */
 typedef struct srv_company {
     int64_t id, shop_id, shopify_id;
@@ -233,6 +246,9 @@ int store_order_insert(db_conn *c, srv_order *o);
 int store_order_get(db_conn *c, int64_t shop_id, const char *public_id, srv_order *out);
 int store_order_get_by_id(db_conn *c, int64_t id, srv_order *out);
 int store_order_get_by_draft(db_conn *c, int64_t shop_id, int64_t shopify_draft_id, srv_order *out);
+/* The order a completed draft became, by Shopify's order id (orders/cancelled). */
+int store_order_get_by_shopify_order(db_conn *c, int64_t shop_id, int64_t shopify_order_id,
+                                     srv_order *out);
 /*
  * Writes every mutable field of @p o if its row_version is still current, then increments
  * o->row_version and sets updated_at. SRV_STALE when someone else changed it first,

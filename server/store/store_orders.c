@@ -209,6 +209,14 @@ int store_order_get_by_draft(db_conn *c, int64_t shop_id, int64_t shopify_draft_
         out);
 }
 
+int store_order_get_by_shopify_order(db_conn *c, int64_t shop_id, int64_t shopify_order_id,
+                                     srv_order *out) {
+    db_param p[] = {db_int(shop_id), db_int(shopify_order_id)};
+    return order_one(
+        c, "SELECT " ORDER_COLS " FROM orders WHERE shop_id = $1 AND shopify_order_id = $2", p, 2,
+        out);
+}
+
 int store_order_update(db_conn *c, srv_order *o) {
     if (!order_valid(o)) {
         return SRV_INVALID;

@@ -1,0 +1,902 @@
+/* The background processor; see processor.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "log.h"
+#include "processor.h"
+#include "shopify/admin.h"
+#include "workflow.h"
+
+#define LEASE_MS             60000            /* a claimed webhook is retried after a crash */
+#define RETRY_BASE_MS        5000             /* first retry after a retryable failure */
+#define RETRY_MAX_MS         (30 * 60 * 1000) /* at most half an hour apart */
+#define MAX_ATTEMPTS         12    /* then the webhook is failed for good, visible to staff */
+#define RECONCILE_OVERLAP_MS 60000 /* ask for a little more than since the last poll */
+
+struct srv_processor {
+    srv_app *app;
+    uv_timer_t timer;
+    int running, max_running;
+    int stopping;
+    int reconciling;
+    unsigned turn;
+    uint64_t next_reconcile;
+    void (*stop_done)(void *);
+    void *stop_arg;
+};
+
+typedef enum task_kind { TASK_WEBHOOK, TASK_JOB, TASK_RECONCILE } task_kind;
+
+typedef struct task {
+    uv_work_t w;
+    srv_processor *p;
+    task_kind kind;
+    int found;
+} task;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void log_webhook(srv_log_level level, const char *msg, const srv_webhook *w,
+                        const char *detail) {
+    char fields[768], esc_topic[160], esc_id[160], esc_detail[400];
+    srv_json_escape(esc_topic, 0, sizeof(esc_topic), w->topic);
+    srv_json_escape(esc_id, 0, sizeof(esc_id), w->webhook_id);
+    srv_json_escape(esc_detail, 0, sizeof(esc_detail), detail ? detail : "");
+    snprintf(fields, sizeof(fields), "\"topic\":\"%s\",\"webhook_id\":\"%s\",\"detail\":\"%s\"",
+             esc_topic, esc_id, esc_detail);
+    srv_log(level, NULL, msg, fields);
+}
+
+/* The 64-bit id under @p key of a webhook body, read as an integer (never via a double). */
+static int64_t body_id(json_t *body, const char *key) {
+    json_t *v = json_object_get(body, key);
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    if (json_is_string(v))
+        return strtoll(json_string_value(v), NULL, 10);
+    return 0;
+}
+
+/* The company a company_* topic is about: "company_id" at the top or one level down. */
+static int64_t company_of(const char *topic, json_t *body) {
+    const char *key;
+    json_t *v;
+    int64_t id;
+    if (strncmp(topic, "companies/", 10) == 0)
+        return body_id(body, "id");
+    if ((id = body_id(body, "company_id")) != 0)
+        return id;
+    json_object_foreach(body, key, v) {
+        if (json_is_object(v) && (id = body_id(v, "company_id")) != 0)
+            return id;
+    }
+    return 0;
+}
+
+/* Content identity of a draft (lines, amounts, currency, location): an approval is bound to
+ * it, and a change of it is a revision. */
+static void content_hash(const shopify_draft *d, char out[65]) {
+    static const char hex[] = "0123456789abcdef";
+    char nums[512];
+    unsigned char md[32];
+    unsigned int len = 0, i;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    snprintf(nums, sizeof(nums), "|%s|%lld|%lld|%lld|%s|%lld|%lld|%lld|%lld", d->currency,
+             (long long)d->total.shop, (long long)d->tax.shop, (long long)d->subtotal.shop,
+             d->presentment_currency, (long long)d->total.presentment,
+             (long long)d->tax.presentment, (long long)d->subtotal.presentment,
+             (long long)d->location_id);
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, d->line_items_json ? d->line_items_json : "[]",
+                         strlen(d->line_items_json ? d->line_items_json : "[]")) != 1 ||
+        EVP_DigestUpdate(ctx, nums, strlen(nums)) != 1 || EVP_DigestFinal_ex(ctx, md, &len) != 1)
+        len = 0;
+    EVP_MD_CTX_free(ctx);
+    for (i = 0; i < len && i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[2 * i] = '\0';
+}
+
+static void copy_str(char *dst, size_t size, const char *src) {
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* ---------------------------------------------------------------- company sync */
+
+/*
+ * Companies, locations (with currency) and contacts become portal users with DOMAIN.md's role
+ * mapping: main contact -> company admin, "Location admin" -> approver, else requester; a role
+ * changed in the portal (role_locked) is kept, and so are its locations.
+ */
+static srv_proc_result sync_company(srv_app *app, db_conn *c, const srv_shop *shop,
+                                    int64_t company_id, char *err, size_t errlen) {
+    shopify_company sc;
+    shopify_error e;
+    srv_company co;
+    size_t i, j;
+    int rc;
+    int64_t *loc_ids = NULL;
+
+    if (app->shopify == NULL) {
+        snprintf(err, errlen, "Shopify is not configured");
+        return SRV_PROC_FAIL;
+    }
+    rc = shopify_company_fetch(app->shopify, company_id, &sc, &e);
+    if (rc != 0) {
+        snprintf(err, errlen, "company %lld: %s: %s", (long long)company_id, shopify_error_name(rc),
+                 e.message);
+        return rc == SHOPIFY_ENOTFOUND       ? SRV_PROC_DONE
+               : shopify_error_retryable(&e) ? SRV_PROC_RETRY
+                                             : SRV_PROC_FAIL;
+    }
+    rc = store_tx_begin(c);
+    memset(&co, 0, sizeof(co));
+    co.shop_id = shop->id;
+    co.shopify_id = sc.id;
+    copy_str(co.name, sizeof(co.name), sc.name);
+    if (rc == SRV_OK)
+        rc = store_company_upsert(c, &co);
+    loc_ids = calloc(sc.location_count + 1, sizeof(*loc_ids));
+    if (loc_ids == NULL)
+        rc = SRV_ERROR;
+    for (i = 0; rc == SRV_OK && i < sc.location_count; i++) {
+        srv_location l;
+        memset(&l, 0, sizeof(l));
+        l.shop_id = shop->id;
+        l.company_id = co.id;
+        l.shopify_id = sc.locations[i].id;
+        copy_str(l.name, sizeof(l.name), sc.locations[i].name);
+        copy_str(l.currency, sizeof(l.currency),
+                 sc.locations[i].currency[0] ? sc.locations[i].currency : shop->currency);
+        rc = store_location_upsert(c, &l);
+        loc_ids[i] = l.id;
+    }
+    for (i = 0; rc == SRV_OK && i < sc.contact_count; i++) {
+        const shopify_contact *ct = &sc.contacts[i];
+        int is_main = ct->is_main || (sc.main_contact_id && ct->id == sc.main_contact_id);
+        b2b_role role = b2b_role_from_shopify(is_main, NULL);
+        int64_t *mine = calloc(sc.location_count + 1, sizeof(*mine));
+        int nmine = 0;
+        srv_user u;
+        if (ct->email == NULL || *ct->email == '\0' || mine == NULL) {
+            free(mine);
+            continue;
+        }
+        for (j = 0; j < sc.role_count; j++) {
+            size_t k;
+            if (sc.roles[j].contact_id != ct->id)
+                continue;
+            /* The most privileged of the contact's roles wins. */
+            if (b2b_role_from_shopify(is_main, sc.roles[j].role_name) < role)
+                role = b2b_role_from_shopify(is_main, sc.roles[j].role_name);
+            for (k = 0; k < sc.location_count; k++) {
+                if (sc.locations[k].id == sc.roles[j].location_id)
+                    mine[nmine++] = loc_ids[k];
+            }
+        }
+        if (is_main) {
+            nmine = 0;
+            for (j = 0; j < sc.location_count; j++)
+                mine[nmine++] = loc_ids[j];
+        }
+        memset(&u, 0, sizeof(u));
+        u.shop_id = shop->id;
+        u.company_id = co.id;
+        copy_str(u.email, sizeof(u.email), ct->email);
+        snprintf(u.name, sizeof(u.name), "%s%s%s", ct->first_name ? ct->first_name : "",
+                 ct->first_name && ct->last_name ? " " : "", ct->last_name ? ct->last_name : "");
+        copy_str(u.role, sizeof(u.role), b2b_role_name(role));
+        copy_str(u.language, sizeof(u.language), shop->language);
+        u.active = 1;
+        u.shopify_contact_id = ct->id;
+        rc = store_user_sync(c, &u);
+        if (rc == SRV_OK && !u.role_locked)
+            rc = store_user_set_locations(c, u.id, mine, nmine);
+        free(mine);
+    }
+    free(loc_ids);
+    if (rc == SRV_OK)
+        rc = store_tx_commit(c);
+    else
+        store_tx_rollback(c);
+    shopify_company_free(&sc);
+    if (rc != SRV_OK) {
+        snprintf(err, errlen, "store: %s", store_strerror(rc));
+        return rc == SRV_BUSY || rc == SRV_STALE ? SRV_PROC_RETRY : SRV_PROC_FAIL;
+    }
+    return SRV_PROC_DONE;
+}
+
+/* ---------------------------------------------------------------- drafts */
+
+static void snapshot(srv_order *o, const shopify_draft *d, const srv_company *co,
+                     const srv_location *loc, const char *hash) {
+    o->shopify_draft_id = d->id;
+    copy_str(o->name, sizeof(o->name), d->name);
+    o->company_id = co->id;
+    o->location_id = loc->id;
+    copy_str(o->contact_email, sizeof(o->contact_email), d->contact_email);
+    copy_str(o->shop_currency, sizeof(o->shop_currency), d->currency);
+    o->shop.gross = d->total.shop;
+    o->shop.net = d->total.shop - d->tax.shop;
+    o->shop.goods = d->subtotal.shop;
+    copy_str(o->presentment_currency, sizeof(o->presentment_currency), d->presentment_currency);
+    o->presentment.gross = d->total.presentment;
+    o->presentment.net = d->total.presentment - d->tax.presentment;
+    o->presentment.goods = d->subtotal.presentment;
+    free(o->lines_json);
+    o->lines_json = strdup(d->line_items_json ? d->line_items_json : "[]");
+    copy_str(o->content_hash, sizeof(o->content_hash), hash);
+    o->shopify_updated_at = d->updated_at_ms;
+    free(o->note);
+    o->note = d->note && *d->note ? strdup(d->note) : NULL;
+}
+
+static const wf_actor shopify_actor = {"shopify", 0, "Shopify"};
+
+static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *shop,
+                                    int64_t draft_id, char *err, size_t errlen) {
+    shopify_draft d;
+    shopify_error e;
+    srv_company co;
+    srv_location loc;
+    srv_order o;
+    char hash[65];
+    int rc, lib = 0, exists;
+    int64_t now = store_now_ms();
+    srv_proc_result result = SRV_PROC_DONE;
+
+    if (app->shopify == NULL) {
+        snprintf(err, errlen, "Shopify is not configured");
+        return SRV_PROC_FAIL;
+    }
+    rc = shopify_draft_fetch(app->shopify, draft_id, &d, &e);
+    if (rc != 0) {
+        snprintf(err, errlen, "draft %lld: %s: %s", (long long)draft_id, shopify_error_name(rc),
+                 e.message);
+        return rc == SHOPIFY_ENOTFOUND       ? SRV_PROC_DONE
+               : shopify_error_retryable(&e) ? SRV_PROC_RETRY
+                                             : SRV_PROC_FAIL;
+    }
+    if (!d.b2b || d.company_id == 0 || d.location_id == 0) {
+        /* Recorded (log, inbox row done) and left alone. */
+        snprintf(err, errlen, "draft %lld is not a B2B draft with a location: left alone",
+                 (long long)draft_id);
+        shopify_draft_free(&d);
+        return SRV_PROC_DONE;
+    }
+    /* A company seen for the first time brings its locations and people along. */
+    if (store_company_get_by_shopify(c, shop->id, d.company_id, &co) == SRV_NOTFOUND) {
+        result = sync_company(app, c, shop, d.company_id, err, errlen);
+        if (result != SRV_PROC_DONE) {
+            shopify_draft_free(&d);
+            return result;
+        }
+    }
+    content_hash(&d, hash);
+    memset(&o, 0, sizeof(o));
+    rc = store_tx_begin(c);
+    if (rc == SRV_OK)
+        rc = store_company_get_by_shopify(c, shop->id, d.company_id, &co);
+    if (rc == SRV_NOTFOUND) { /* the sync found nothing: keep the draft's own facts */
+        memset(&co, 0, sizeof(co));
+        co.shop_id = shop->id;
+        co.shopify_id = d.company_id;
+        copy_str(co.name, sizeof(co.name), d.company_name);
+        rc = store_company_upsert(c, &co);
+    }
+    if (rc == SRV_OK) {
+        rc = store_location_get_by_shopify(c, shop->id, d.location_id, &loc);
+        if (rc == SRV_NOTFOUND) {
+            memset(&loc, 0, sizeof(loc));
+            loc.shop_id = shop->id;
+            loc.company_id = co.id;
+            loc.shopify_id = d.location_id;
+            copy_str(loc.name, sizeof(loc.name), d.location_name);
+            copy_str(loc.currency, sizeof(loc.currency),
+                     d.location_currency[0] ? d.location_currency : d.currency);
+            rc = store_location_upsert(c, &loc);
+        }
+    }
+    exists = 0;
+    if (rc == SRV_OK) {
+        rc = store_order_get_by_draft(c, shop->id, d.id, &o);
+        exists = rc == SRV_OK;
+        if (rc == SRV_NOTFOUND)
+            rc = SRV_OK;
+    }
+    if (rc == SRV_OK && !exists) {
+        snapshot(&o, &d, &co, &loc, hash);
+        o.shop_id = shop->id;
+        copy_str(o.state, sizeof(o.state), "none");
+        rc = wf_apply(c, shop, &o, B2B_EVENT_RECEIVED, 1, &shopify_actor, NULL, now, &lib);
+    } else if (rc == SRV_OK && d.updated_at_ms <= o.shopify_updated_at) {
+        /* An event older than what is stored changes nothing. */
+        snprintf(err, errlen, "draft %lld: stale event ignored", (long long)d.id);
+    } else if (rc == SRV_OK) {
+        b2b_state st = B2B_STATE_NONE;
+        b2b_state_from_name(&st, o.state);
+        if (strcmp(o.content_hash, hash) != 0 && b2b_state_allows(st, B2B_EVENT_REVISED)) {
+            snapshot(&o, &d, &co, &loc, hash);
+            rc = wf_apply(c, shop, &o, B2B_EVENT_REVISED, o.content_version + 1, &shopify_actor,
+                          NULL, now, &lib);
+        } else {
+            o.shopify_updated_at = d.updated_at_ms;
+            rc = store_order_update(c, &o);
+        }
+    }
+    if (rc == SRV_OK && d.status == SHOPIFY_DRAFT_COMPLETED && strcmp(o.state, "completed") != 0) {
+        b2b_state st = B2B_STATE_NONE;
+        b2b_state_from_name(&st, o.state);
+        if (b2b_state_allows(st, B2B_EVENT_COMPLETED)) {
+            o.shopify_order_id = d.order_id;
+            rc = wf_apply(c, shop, &o, B2B_EVENT_COMPLETED, 0, &shopify_actor, NULL, now, &lib);
+        }
+    }
+    if (rc == SRV_OK) {
+        rc = store_tx_commit(c);
+    } else {
+        store_tx_rollback(c);
+    }
+    if (rc == SRV_STALE || rc == SRV_BUSY) {
+        snprintf(err, errlen, "draft %lld: changed meanwhile, retrying", (long long)d.id);
+        result = SRV_PROC_RETRY;
+    } else if (rc != SRV_OK) {
+        snprintf(err, errlen, "draft %lld: %s%s%s", (long long)d.id, store_strerror(rc),
+                 lib ? ": " : "", lib ? b2b_strerror(lib) : "");
+        result = SRV_PROC_FAIL;
+    }
+    srv_order_clear(&o);
+    shopify_draft_free(&d);
+    return result;
+}
+
+/* draft_orders/delete -> cancelled (every state but completed); orders/cancelled gives a
+ * completed order's amount back. */
+static srv_proc_result handle_gone(db_conn *c, const srv_shop *shop, int64_t id, int order_cancel,
+                                   char *err, size_t errlen) {
+    srv_order o;
+    int rc, lib = 0;
+    memset(&o, 0, sizeof(o));
+    rc = store_tx_begin(c);
+    if (rc == SRV_OK)
+        rc = order_cancel ? store_order_get_by_shopify_order(c, shop->id, id, &o)
+                          : store_order_get_by_draft(c, shop->id, id, &o);
+    if (rc == SRV_NOTFOUND) {
+        store_tx_rollback(c);
+        snprintf(err, errlen, "%s %lld is not an approval case", order_cancel ? "order" : "draft",
+                 (long long)id);
+        return SRV_PROC_DONE;
+    }
+    if (rc == SRV_OK && order_cancel)
+        rc = wf_release(c, shop, &o, &shopify_actor, store_now_ms());
+    else if (rc == SRV_OK && strcmp(o.state, "completed") != 0 && strcmp(o.state, "cancelled") != 0)
+        rc =
+            wf_apply(c, shop, &o, B2B_EVENT_DELETED, 0, &shopify_actor, NULL, store_now_ms(), &lib);
+    rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
+    srv_order_clear(&o);
+    if (rc == SRV_STALE || rc == SRV_BUSY)
+        return SRV_PROC_RETRY;
+    if (rc != SRV_OK) {
+        snprintf(err, errlen, "%s", store_strerror(rc));
+        return SRV_PROC_FAIL;
+    }
+    return SRV_PROC_DONE;
+}
+
+/* ---------------------------------------------------------------- compliance */
+
+/* customers/data_request: everything stored about the customer, as one JSON file under
+ * $B2B_DATA_DIR/exports/ for the shop to hand over. */
+static srv_proc_result handle_data_request(srv_app *app, db_conn *c, const srv_shop *shop,
+                                           json_t *body, char *err, size_t errlen) {
+    json_t *customer = json_object_get(body, "customer");
+    const char *email = json_string_value(json_object_get(customer, "email"));
+    json_t *out, *orders;
+    srv_user u;
+    char dir[300], path[400];
+    FILE *f;
+    int rc;
+    if (email == NULL) {
+        snprintf(err, errlen, "no customer email in the request");
+        return SRV_PROC_DONE;
+    }
+    out = json_pack("{s:s,s:I,s:s,s:I}", "shop", shop->domain, "data_request_id",
+                    (json_int_t)body_id(json_object_get(body, "data_request"), "id"), "email",
+                    email, "generated_at", (json_int_t)store_now_ms());
+    rc = store_user_get_by_email(c, shop->id, email, &u);
+    if (rc == SRV_OK)
+        json_object_set_new(out, "portal_user",
+                            json_pack("{s:s,s:s,s:s,s:b,s:I}", "email", u.email, "name", u.name,
+                                      "role", u.role, "active", u.active, "created_at",
+                                      (json_int_t)u.created_at));
+    orders = json_array();
+    {
+        db_param p[] = {db_int(shop->id), db_text(email)};
+        db_result *r = NULL;
+        if (db_exec(c,
+                    "SELECT public_id, name, state, created_at FROM orders WHERE shop_id = $1 AND "
+                    "lower(contact_email) = lower($2) ORDER BY id",
+                    p, 2, &r) == DB_OK) {
+            int i;
+            for (i = 0; i < db_result_rows(r); i++)
+                json_array_append_new(
+                    orders, json_pack("{s:s,s:s,s:s,s:I}", "id", db_result_text(r, i, 0), "name",
+                                      db_result_text(r, i, 1), "state", db_result_text(r, i, 2),
+                                      "created_at", (json_int_t)db_result_int(r, i, 3)));
+        }
+        db_result_free(r);
+    }
+    json_object_set_new(out, "orders", orders);
+    snprintf(dir, sizeof(dir), "%s/exports", app->cfg.data_dir);
+    mkdir(app->cfg.data_dir, 0750);
+    mkdir(dir, 0750);
+    snprintf(path, sizeof(path), "%s/data_request-%lld.json", dir,
+             (long long)body_id(json_object_get(body, "data_request"), "id"));
+    f = fopen(path, "w");
+    rc = f != NULL && json_dumpf(out, f, JSON_INDENT(2)) == 0;
+    if (f != NULL && fclose(f) != 0)
+        rc = 0;
+    json_decref(out);
+    if (!rc) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return SRV_PROC_RETRY;
+    }
+    snprintf(err, errlen, "export written to %s", path);
+    return SRV_PROC_DONE;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static srv_proc_result handle(srv_app *app, db_conn *c, srv_webhook *w, char *err, size_t errlen) {
+    json_error_t jerr;
+    json_t *body = json_loads(w->body, 0, &jerr);
+    srv_shop shop;
+    srv_proc_result res = SRV_PROC_DONE;
+    int rc;
+    const char *t = w->topic;
+    int64_t rows = 0;
+
+    if (body == NULL) {
+        snprintf(err, errlen, "body is not JSON");
+        return SRV_PROC_FAIL;
+    }
+    rc = store_shop_get_by_domain(c, w->shop_domain, &shop);
+    if (rc == SRV_NOTFOUND) {
+        store_shop_defaults(&shop, w->shop_domain);
+        rc = store_shop_upsert(c, &shop);
+    }
+    if (rc != SRV_OK) {
+        json_decref(body);
+        snprintf(err, errlen, "store: %s", store_strerror(rc));
+        return SRV_PROC_RETRY;
+    }
+    if (strcmp(t, "draft_orders/create") == 0 || strcmp(t, "draft_orders/update") == 0)
+        res = handle_draft(app, c, &shop, body_id(body, "id"), err, errlen);
+    else if (strcmp(t, "draft_orders/delete") == 0)
+        res = handle_gone(c, &shop, body_id(body, "id"), 0, err, errlen);
+    else if (strcmp(t, "orders/cancelled") == 0)
+        res = handle_gone(c, &shop, body_id(body, "id"), 1, err, errlen);
+    else if (strncmp(t, "compan", 6) == 0) {
+        int64_t company = company_of(t, body);
+        if (strcmp(t, "companies/delete") == 0 || company == 0)
+            snprintf(err, errlen, "nothing to sync");
+        else
+            res = sync_company(app, c, &shop, company, err, errlen);
+    } else if (strcmp(t, "app/uninstalled") == 0) {
+        rc = store_shop_set_uninstalled(c, shop.id, store_now_ms());
+        res = rc == SRV_OK ? SRV_PROC_DONE : SRV_PROC_RETRY;
+    } else if (strcmp(t, "customers/data_request") == 0) {
+        res = handle_data_request(app, c, &shop, body, err, errlen);
+    } else if (strcmp(t, "customers/redact") == 0) {
+        const char *email =
+            json_string_value(json_object_get(json_object_get(body, "customer"), "email"));
+        rc = email ? store_redact_customer(c, shop.id, email, &rows) : SRV_OK;
+        snprintf(err, errlen, "%lld rows redacted", (long long)rows);
+        res = rc == SRV_OK ? SRV_PROC_DONE : SRV_PROC_RETRY;
+    } else if (strcmp(t, "shop/redact") == 0) {
+        rc = store_redact_shop(c, shop.id, &rows);
+        snprintf(err, errlen, "%lld rows redacted", (long long)rows);
+        res = rc == SRV_OK ? SRV_PROC_DONE : SRV_PROC_RETRY;
+    }
+    json_decref(body);
+    return res;
+}
+
+static int64_t retry_delay(int attempts) {
+    int64_t d = RETRY_BASE_MS;
+    while (--attempts > 0 && d < RETRY_MAX_MS)
+        d *= 2;
+    return d < RETRY_MAX_MS ? d : RETRY_MAX_MS;
+}
+
+/* One inbox row: claim, handle, record the outcome. */
+static void run_one(task *t) {
+    srv_app *app = t->p->app;
+    db_conn *c = db_acquire(app->db);
+    srv_webhook w;
+    char err[1024] = "";
+    int64_t now = store_now_ms();
+    srv_proc_result res;
+    if (c == NULL)
+        return;
+    memset(&w, 0, sizeof(w));
+    if (store_webhook_claim(c, now, LEASE_MS, &w) != SRV_OK) {
+        db_release(app->db, c);
+        return;
+    }
+    t->found = 1;
+    res = handle(app, c, &w, err, sizeof(err));
+    now = store_now_ms();
+    if (res == SRV_PROC_DONE) {
+        store_webhook_done(c, w.id, now);
+        log_webhook(SRV_LOG_INFO, "webhook processed", &w, err);
+    } else if (res == SRV_PROC_RETRY && w.attempts < MAX_ATTEMPTS) {
+        store_webhook_fail(c, w.id, err, now + retry_delay(w.attempts), now);
+        log_webhook(SRV_LOG_WARN, "webhook will be retried", &w, err);
+    } else {
+        store_webhook_fail(c, w.id, err, 0, now);
+        log_webhook(SRV_LOG_ERROR, "webhook failed", &w, err);
+    }
+    srv_webhook_clear(&w);
+    db_release(app->db, c);
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+#define JOB_BASE_DELAY_MS 5000
+
+/* shopify.complete: the approved draft becomes an order. Idempotent all the way: the approval
+ * metafield and tag are set again harmlessly, and a draft completed before (by an earlier
+ * attempt whose answer was lost, or by the shop) is success. */
+static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, char *err,
+                                    size_t errlen, int64_t *retry_ms) {
+    srv_order o;
+    srv_shop shop;
+    shopify_order_ref ref;
+    shopify_error e;
+    char gid[96];
+    const char *tags[1];
+    json_t *value;
+    int rc, lib = 0;
+    int64_t order_id = body_id(payload, "order_id");
+    const wf_actor actor = {"shopify", 0, "Shopify"};
+
+    memset(&o, 0, sizeof(o));
+    if (app->shopify == NULL) {
+        snprintf(err, errlen, "Shopify is not configured");
+        return SRV_PROC_RETRY;
+    }
+    rc = store_order_get_by_id(c, order_id, &o);
+    if (rc == SRV_OK)
+        rc = store_shop_get(c, o.shop_id, &shop);
+    if (rc != SRV_OK || strcmp(o.state, "approved") != 0) {
+        /* Revised, cancelled or completed meanwhile: nothing left to do. */
+        snprintf(err, errlen, "order %lld is %s: nothing to complete", (long long)order_id,
+                 rc == SRV_OK ? o.state : "gone");
+        srv_order_clear(&o);
+        return SRV_PROC_DONE;
+    }
+    shopify_gid(gid, sizeof(gid), "DraftOrder", o.shopify_draft_id);
+    value = json_pack("{s:s,s:I,s:I,s:I,s:b}", "order", o.public_id, "approved_by",
+                      (json_int_t)o.approved_by, "approved_at", (json_int_t)o.approved_at,
+                      "content_version", (json_int_t)o.content_version, "override",
+                      o.approval_override);
+    rc = shopify_metafields_set(app->shopify, gid, app->cfg.shopify_metafield_namespace, "approval",
+                                value, &e);
+    json_decref(value);
+    tags[0] = app->cfg.shopify_tag_approved;
+    if (rc == 0)
+        rc = shopify_tags_add(app->shopify, gid, tags, 1, &e);
+    if (rc == 0)
+        rc = shopify_draft_complete(app->shopify, o.shopify_draft_id, &ref, &e);
+    if (rc != 0 && rc != SHOPIFY_EUSER) {
+        snprintf(err, errlen, "%s: %s", shopify_error_name(rc), e.message);
+        *retry_ms = e.retry_after_ms;
+        srv_order_clear(&o);
+        return shopify_error_retryable(&e) ? SRV_PROC_RETRY : SRV_PROC_FAIL;
+    }
+    rc = store_tx_begin(c);
+    if (rc == SRV_OK && (rc = store_order_get_by_id(c, order_id, &o)) == SRV_OK &&
+        strcmp(o.state, "approved") == 0) {
+        if (e.code == SHOPIFY_EUSER) {
+            /* Shopify refused: staff see its message and can retry. */
+            free(o.failure_message);
+            o.failure_message = strdup(e.message);
+            rc = wf_apply(c, &shop, &o, B2B_EVENT_COMPLETION_FAILED, 0, &actor, e.message,
+                          store_now_ms(), &lib);
+        } else {
+            o.shopify_order_id = ref.id;
+            rc = wf_apply(c, &shop, &o, B2B_EVENT_COMPLETED, 0, &actor, NULL, store_now_ms(), &lib);
+        }
+    }
+    rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
+    srv_order_clear(&o);
+    if (rc != SRV_OK) {
+        snprintf(err, errlen, "store: %s", store_strerror(rc));
+        return SRV_PROC_RETRY;
+    }
+    snprintf(err, errlen, "%s", e.code == SHOPIFY_EUSER ? e.message : "completed");
+    return SRV_PROC_DONE;
+}
+
+/* shopify.request_changes: the customer's note is added to the draft's note (never replacing
+ * the shop's), and the draft is tagged. */
+static srv_proc_result job_request_changes(srv_app *app, db_conn *c, json_t *payload, char *err,
+                                           size_t errlen, int64_t *retry_ms) {
+    srv_order o;
+    shopify_error e;
+    char gid[96];
+    const char *tags[1];
+    const char *note = json_string_value(json_object_get(payload, "note"));
+    int rc;
+    memset(&o, 0, sizeof(o));
+    if (app->shopify == NULL) {
+        snprintf(err, errlen, "Shopify is not configured");
+        return SRV_PROC_RETRY;
+    }
+    if (store_order_get_by_id(c, body_id(payload, "order_id"), &o) != SRV_OK || note == NULL) {
+        snprintf(err, errlen, "no such order or no note");
+        return SRV_PROC_FAIL;
+    }
+    rc = shopify_draft_add_note(app->shopify, o.shopify_draft_id, NULL, note, &e);
+    shopify_gid(gid, sizeof(gid), "DraftOrder", o.shopify_draft_id);
+    tags[0] = app->cfg.shopify_tag_changes;
+    if (rc == 0)
+        rc = shopify_tags_add(app->shopify, gid, tags, 1, &e);
+    srv_order_clear(&o);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", shopify_error_name(rc), e.message);
+        *retry_ms = e.retry_after_ms;
+        return shopify_error_retryable(&e) ? SRV_PROC_RETRY : SRV_PROC_FAIL;
+    }
+    return SRV_PROC_DONE;
+}
+
+/* One due job: claim, run by kind, record the outcome (retries with backoff, dead-letter). */
+static void run_job(task *t) {
+    srv_app *app = t->p->app;
+    db_conn *c = db_acquire(app->db);
+    srv_job j;
+    char err[1024] = "", worker[64];
+    int64_t now = store_now_ms(), retry_ms = 0;
+    json_t *payload;
+    json_error_t jerr;
+    srv_proc_result res = SRV_PROC_FAIL;
+    if (c == NULL)
+        return;
+    memset(&j, 0, sizeof(j));
+    snprintf(worker, sizeof(worker), "pid-%ld", (long)getpid());
+    if (store_job_claim(c, worker, now, LEASE_MS, &j) != SRV_OK) {
+        db_release(app->db, c);
+        return;
+    }
+    t->found = 1;
+    payload = json_loads(j.payload ? j.payload : "{}", 0, &jerr);
+    if (payload == NULL)
+        snprintf(err, sizeof(err), "payload is not JSON");
+    else if (strcmp(j.kind, "shopify.complete") == 0)
+        res = job_complete(app, c, payload, err, sizeof(err), &retry_ms);
+    else if (strcmp(j.kind, "shopify.request_changes") == 0)
+        res = job_request_changes(app, c, payload, err, sizeof(err), &retry_ms);
+    else
+        snprintf(err, sizeof(err), "unknown job kind %s", j.kind);
+    json_decref(payload);
+    now = store_now_ms();
+    if (res == SRV_PROC_DONE) {
+        store_job_complete(c, &j, now);
+    } else {
+        int64_t next = 0;
+        /* A permanent failure goes straight to the dead-letter state for staff. */
+        if (res == SRV_PROC_FAIL)
+            j.max_attempts = j.attempts;
+        store_job_fail(c, &j, err, now, retry_ms > JOB_BASE_DELAY_MS ? retry_ms : JOB_BASE_DELAY_MS,
+                       &next);
+        t->found = next == 0 ? 3 : 2; /* 3: dead, 2: retried */
+    }
+    {
+        char fields[1400], esc[1100], kind[130];
+        srv_json_escape(esc, 0, sizeof(esc), err);
+        srv_json_escape(kind, 0, sizeof(kind), j.kind);
+        snprintf(fields, sizeof(fields),
+                 "\"job\":%lld,\"kind\":\"%s\",\"attempt\":%d,\"detail\":\"%s\"", (long long)j.id,
+                 kind, j.attempts, esc);
+        srv_log(res == SRV_PROC_DONE ? SRV_LOG_INFO : SRV_LOG_WARN, NULL,
+                res == SRV_PROC_DONE ? "job done" : "job failed", fields);
+    }
+    srv_job_clear(&j);
+    db_release(app->db, c);
+}
+
+/* ---------------------------------------------------------------- reconciliation */
+
+/* Feeds every draft changed since the last good poll that the store has not seen in its
+ * latest version into the inbox, as a synthetic update (deduplicated by draft and version). */
+static void reconcile(srv_app *app) {
+    db_conn *c = db_acquire(app->db);
+    srv_shop shop;
+    int64_t since = 0, started = store_now_ms(), fed = 0;
+    char *cursor = NULL;
+    int ok = 1;
+    if (c == NULL)
+        return;
+    if (app->shop_id == 0 || app->shopify == NULL ||
+        store_shop_get(c, app->shop_id, &shop) != SRV_OK || shop.uninstalled_at != 0) {
+        db_release(app->db, c);
+        return;
+    }
+    store_sync_get(c, shop.id, "reconcile_drafts", &since);
+    for (;;) {
+        shopify_draft_page page;
+        shopify_error e;
+        size_t i;
+        int rc = shopify_drafts_updated_since(
+            app->shopify, since > RECONCILE_OVERLAP_MS ? since - RECONCILE_OVERLAP_MS : 0, cursor,
+            &page, &e);
+        if (rc != 0) {
+            char fields[600], esc[520];
+            srv_json_escape(esc, 0, sizeof(esc), e.message);
+            snprintf(fields, sizeof(fields), "\"error\":\"%s: %s\"", shopify_error_name(rc), esc);
+            srv_log(SRV_LOG_WARN, NULL, "reconciliation failed; next interval retries", fields);
+            ok = 0;
+            break;
+        }
+        for (i = 0; i < page.count; i++) {
+            const shopify_draft_ref *ref = &page.items[i];
+            srv_order o;
+            int known;
+            memset(&o, 0, sizeof(o));
+            known = store_order_get_by_draft(c, shop.id, ref->id, &o) == SRV_OK;
+            if ((known && o.shopify_updated_at < ref->updated_at_ms) || (!known && ref->b2b)) {
+                srv_webhook w;
+                char body[64];
+                memset(&w, 0, sizeof(w));
+                snprintf(w.webhook_id, sizeof(w.webhook_id), "reconcile:%lld:%lld",
+                         (long long)ref->id, (long long)ref->updated_at_ms);
+                copy_str(w.shop_domain, sizeof(w.shop_domain), shop.domain);
+                copy_str(w.topic, sizeof(w.topic), "draft_orders/update");
+                snprintf(body, sizeof(body), "{\"id\":%lld}", (long long)ref->id);
+                w.body = body;
+                if (store_webhook_insert(c, &w) == SRV_OK)
+                    fed++;
+            }
+            srv_order_clear(&o);
+        }
+        free(cursor);
+        cursor = page.has_next && page.end_cursor ? strdup(page.end_cursor) : NULL;
+        shopify_draft_page_free(&page);
+        if (cursor == NULL)
+            break;
+    }
+    free(cursor);
+    if (ok) {
+        char fields[128];
+        store_sync_set(c, shop.id, "reconcile_drafts", started);
+        snprintf(fields, sizeof(fields), "\"since\":%lld,\"fed\":%lld", (long long)since,
+                 (long long)fed);
+        srv_log(fed ? SRV_LOG_INFO : SRV_LOG_DEBUG, NULL, "reconciliation done", fields);
+    }
+    db_release(app->db, c);
+}
+
+/* ---------------------------------------------------------------- scheduling (loop thread) */
+
+static void schedule(srv_processor *p);
+
+static void task_work(uv_work_t *w) {
+    task *t = (task *)w;
+    if (t->kind == TASK_RECONCILE)
+        reconcile(t->p->app);
+    else if (t->kind == TASK_JOB)
+        run_job(t);
+    else
+        run_one(t);
+}
+
+static void task_after(uv_work_t *w, int status) {
+    task *t = (task *)w;
+    srv_processor *p = t->p;
+    int found = t->found;
+    (void)status;
+    /* Metrics live on the loop thread. */
+    if (t->kind == TASK_JOB && found == 1)
+        srv_metrics_inc(p->app->metrics, SRV_JOBS_DONE, 1);
+    else if (t->kind == TASK_JOB && found == 2)
+        srv_metrics_inc(p->app->metrics, SRV_JOBS_RETRIED, 1);
+    else if (t->kind == TASK_JOB && found == 3)
+        srv_metrics_inc(p->app->metrics, SRV_JOBS_DEAD, 1);
+    else if (t->kind == TASK_WEBHOOK && found)
+        srv_metrics_inc(p->app->metrics, SRV_WEBHOOKS_PROCESSED, 1);
+    if (t->kind == TASK_RECONCILE)
+        p->reconciling = 0;
+    else
+        p->running--;
+    free(t);
+    if (p->stopping) {
+        if (p->running == 0 && !p->reconciling && p->stop_done) {
+            void (*done)(void *) = p->stop_done;
+            p->stop_done = NULL;
+            done(p->stop_arg);
+        }
+        return;
+    }
+    if (found)
+        schedule(p);
+}
+
+static void start_task(srv_processor *p, task_kind kind) {
+    task *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return;
+    t->p = p;
+    t->kind = kind;
+    if (uv_queue_work(p->app->loop, &t->w, task_work, task_after) != 0) {
+        free(t);
+        return;
+    }
+    if (kind == TASK_RECONCILE)
+        p->reconciling = 1;
+    else
+        p->running++;
+}
+
+/* Fills the free task slots, alternating between the inbox and the job queue so neither
+ * starves the other. */
+static void schedule(srv_processor *p) {
+    while (!p->stopping && p->running < p->max_running)
+        start_task(p, (p->turn++ & 1) ? TASK_JOB : TASK_WEBHOOK);
+}
+
+static void on_tick(uv_timer_t *timer) {
+    srv_processor *p = timer->data;
+    uint64_t now = uv_now(p->app->loop);
+    schedule(p);
+    if (!p->reconciling && now >= p->next_reconcile && !p->stopping) {
+        p->next_reconcile = now + (uint64_t)p->app->cfg.reconcile_interval_ms;
+        start_task(p, TASK_RECONCILE);
+    }
+}
+
+srv_processor *srv_processor_start(srv_app *app) {
+    srv_processor *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->app = app;
+    /* Leave worker threads for requests: the processor uses at most half. */
+    p->max_running = app->cfg.workers > 1 ? (int)app->cfg.workers / 2 : 1;
+    p->next_reconcile = uv_now(app->loop) + 2000; /* soon after start: backfill, heal */
+    uv_timer_init(app->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, on_tick, 0, 1000);
+    return p;
+}
+
+void srv_processor_wake(srv_processor *p) {
+    if (p != NULL)
+        schedule(p);
+}
+
+void srv_processor_stop(srv_processor *p, void (*done)(void *), void *arg) {
+    p->stopping = 1;
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, NULL);
+    if (p->running == 0 && !p->reconciling) {
+        done(arg);
+        return;
+    }
+    p->stop_done = done;
+    p->stop_arg = arg;
+}
+
+void srv_processor_free(srv_processor *p) {
+    free(p);
+}
