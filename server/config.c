@@ -199,7 +199,7 @@ static int listen_ok(const char *v) {
            isdigit((unsigned char)colon[1]);
 }
 
-int srv_config_load(srv_config *cfg, const char *file, char *err, size_t errlen) {
+static int load(srv_config *cfg, const char *file, char *err, size_t errlen) {
     size_t i;
     memset(cfg, 0, sizeof(*cfg));
     for (i = 0; i < NSETTINGS; i++) {
@@ -229,6 +229,14 @@ int srv_config_load(srv_config *cfg, const char *file, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+int srv_config_load(srv_config *cfg, const char *file, char *err, size_t errlen) {
+    /* On an error nothing half-loaded is left behind. */
+    int rc = load(cfg, file, err, errlen);
+    if (rc != 0)
+        srv_config_free(cfg);
+    return rc;
 }
 
 void srv_config_free(srv_config *cfg) {

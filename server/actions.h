@@ -1,0 +1,45 @@
+/*
+ * What portal users do to an order (submit, approve, request changes, withdraw), as one
+ * transaction: visibility (company, locations), the library's permission decision with every
+ * failing reason, the budget check, the workflow (state, usage, audit) and the jobs the event
+ * causes. Two people acting at once: exactly one wins, the other learns who did what.
+ * Blocking: call on worker threads.
+ */
+#ifndef SRV_ACTIONS_H
+#define SRV_ACTIONS_H
+
+#include "b2bbudget.h"
+#include "store/store.h"
+
+typedef struct act_request {
+    int64_t shop_id;
+    int64_t user_id;
+    const char *order_public_id;
+    b2b_action action;        /* submit, approve, request_changes or withdraw */
+    const char *note;         /* required for request changes and the over-budget override */
+    int64_t seen_row_version; /* the order version the user looked at; 0 = don't check */
+} act_request;
+
+typedef enum act_outcome {
+    ACT_DONE = 0,      /* applied */
+    ACT_NOT_FOUND = 1, /* no such order for this user (also another company's) */
+    ACT_REFUSED = 2,   /* the decision lists every failing reason */
+    ACT_CONFLICT = 3,  /* someone else changed the order first: last_* say who did what */
+    ACT_INVALID = 4,   /* bad request (action, user) */
+    ACT_ERROR = 5      /* store failure */
+} act_outcome;
+
+typedef struct act_result {
+    act_outcome outcome;
+    b2b_decision decision; /* ACT_REFUSED */
+    b2b_level level;       /* the order's budget level at the time */
+    srv_order order;       /* the order afterwards (ACT_DONE) or as found; srv_order_clear() it */
+    char last_actor[256];  /* ACT_CONFLICT: who acted last ... */
+    char last_event[32];   /* ... and what they did */
+    int64_t last_at;
+} act_result;
+
+/* Runs @p rq; the result says what happened. Returns the outcome (also in @p out). */
+act_outcome act_order(db_conn *c, const act_request *rq, act_result *out);
+
+#endif
