@@ -75,6 +75,24 @@ static const setting settings[] = {
      "on SIGTERM/SIGINT, longest wait for in-flight requests and jobs"},
     {"B2B_WORKERS", SET_INT, OFF(workers), "4", 0, 1, 128,
      "threads for blocking work (store, Shopify, mail) and store connections"},
+    {"B2B_SMTP_URL", SET_STRING, OFF(smtp_url), "", 0, 0, 0,
+     "mail server, smtp://host:port (STARTTLS) or smtps://host:port (implicit TLS); empty writes "
+     "each mail as an .eml file to B2B_MAIL_DIR"},
+    {"B2B_SMTP_USER", SET_STRING, OFF(smtp_user), "", 0, 0, 0,
+     "SMTP AUTH user name; empty sends without AUTH"},
+    {"B2B_SMTP_PASSWORD", SET_STRING, OFF(smtp_password), "", 1, 0, 0, "SMTP AUTH password"},
+    {"B2B_SMTP_STARTTLS", SET_STRING, OFF(smtp_starttls), "required", 0, 0, 0,
+     "STARTTLS on smtp:// URLs: required, optional (plain text if not offered) or off"},
+    {"B2B_SMTP_TIMEOUT_MS", SET_INT, OFF(smtp_timeout_ms), "30000", 0, 100, 600000,
+     "longest SMTP conversation for one mail (then it is retried later)"},
+    {"B2B_MAIL_FROM", SET_STRING, OFF(mail_from), "b2bbudget <noreply@example.com>", 0, 0, 0,
+     "sender of every mail, \"Name <address>\"; its domain also ends each Message-ID"},
+    {"B2B_MAIL_DIR", SET_STRING, OFF(mail_dir), "", 0, 0, 0,
+     "directory of .eml files when B2B_SMTP_URL is empty; empty means $B2B_DATA_DIR/mail"},
+    {"B2B_PORTAL_URL", SET_STRING, OFF(portal_url), "http://127.0.0.1:8080", 0, 0, 0,
+     "the portal's public base URL, for the links in mails"},
+    {"B2B_TEMPLATE_DIR", SET_STRING, OFF(template_dir), "", 0, 0, 0,
+     "the shop's mail templates, <lang>/<name>.txt and .html, used before the built-in ones"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -226,6 +244,18 @@ static int load(srv_config *cfg, const char *file, char *err, size_t errlen) {
     if (!listen_ok(cfg->listen)) {
         snprintf(err, errlen, "B2B_LISTEN: '%s' is not host:port with a port from 0 to 65535",
                  cfg->listen);
+        return -1;
+    }
+    if (*cfg->smtp_url != '\0' && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+        strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
+        /* The URL may carry a password: it is not echoed. */
+        snprintf(err, errlen, "B2B_SMTP_URL must start with smtp:// or smtps://");
+        return -1;
+    }
+    if (strcmp(cfg->smtp_starttls, "required") != 0 &&
+        strcmp(cfg->smtp_starttls, "optional") != 0 && strcmp(cfg->smtp_starttls, "off") != 0) {
+        snprintf(err, errlen, "B2B_SMTP_STARTTLS: '%s' is not required, optional or off",
+                 cfg->smtp_starttls);
         return -1;
     }
     return 0;

@@ -38,7 +38,16 @@ typedef struct srv_config {
     int64_t read_timeout_ms;              /* B2B_READ_TIMEOUT_MS */
     int64_t idle_timeout_ms;              /* B2B_IDLE_TIMEOUT_MS */
     int64_t shutdown_timeout_ms;          /* B2B_SHUTDOWN_TIMEOUT_MS */
-    int64_t workers; /* B2B_WORKERS: threads for blocking work (store, mail, Shopify) */
+    int64_t workers;     /* B2B_WORKERS: threads for blocking work (store, mail, Shopify) */
+    char *smtp_url;      /* B2B_SMTP_URL smtp://host:port or smtps://host:port; "" = .eml files */
+    char *smtp_user;     /* B2B_SMTP_USER */
+    char *smtp_password; /* B2B_SMTP_PASSWORD (secret) */
+    char *smtp_starttls; /* B2B_SMTP_STARTTLS required, optional or off */
+    int64_t smtp_timeout_ms; /* B2B_SMTP_TIMEOUT_MS */
+    char *mail_from;         /* B2B_MAIL_FROM "Name <address>" */
+    char *mail_dir;          /* B2B_MAIL_DIR; "" = $B2B_DATA_DIR/mail */
+    char *portal_url;        /* B2B_PORTAL_URL: base of links in mails */
+    char *template_dir; /* B2B_TEMPLATE_DIR: the shop's mail templates, over the built-in ones */
 } srv_config;
 
 /*

@@ -69,8 +69,28 @@ static size_t put_time(char *buf, size_t len, size_t cap) {
     return put(buf, len, cap, tmp);
 }
 
+/* Access lines waiting for srv_log_flush(); touched on the loop thread only. */
+static char access_buf[65536];
+static size_t access_len;
+static int access_buffering;
+
+void srv_log_flush(void) {
+    if (access_len > 0) {
+        fwrite(access_buf, 1, access_len, stderr);
+        fflush(stderr);
+        access_len = 0;
+    }
+}
+
 static void emit(char *buf, size_t len, size_t cap) {
     len = put(buf, len, cap, "}\n");
+    if (access_buffering) {
+        if (access_len + len > sizeof(access_buf))
+            srv_log_flush();
+        memcpy(access_buf + access_len, buf, len);
+        access_len += len;
+        return;
+    }
     fwrite(buf, 1, len, stderr);
 }
 

@@ -25,9 +25,14 @@ int srv_log_enabled(srv_log_level level);
  */
 void srv_log(srv_log_level level, const char *request_id, const char *msg, const char *fields_json);
 
-/* The access line of one HTTP request. */
+/*
+ * The access line of one HTTP request. Loop thread only: lines are collected and written with
+ * one write per loop iteration (srv_log_flush), not one per request.
+ */
 void srv_log_access(const char *request_id, const char *method, const char *route, int status,
                     double duration_ms, uint64_t bytes);
+/* Writes the collected access lines. Loop thread only. */
+void srv_log_flush(void);
 
 /* Appends @p s JSON-escaped (without quotes) to buf; returns the new length (bounded by cap). */
 size_t srv_json_escape(char *buf, size_t len, size_t cap, const char *s);

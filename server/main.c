@@ -128,6 +128,7 @@ static int open_store(srv_app *app, int migrate) {
 typedef struct serve_state {
     srv_app *app;
     uv_signal_t sigterm, sigint;
+    uv_check_t log_flush;
     uv_timer_t deadline;
     int stopping;
 } serve_state;
@@ -145,6 +146,7 @@ static void on_processor_stopped(void *arg) {
     close_handle((uv_handle_t *)&st->sigterm);
     close_handle((uv_handle_t *)&st->sigint);
     close_handle((uv_handle_t *)&st->deadline);
+    close_handle((uv_handle_t *)&st->log_flush);
 }
 
 static void on_drained(void *arg) {
@@ -153,6 +155,12 @@ static void on_drained(void *arg) {
      * let the processor finish the webhooks it is working on. */
     srv_inbox_stop(st->app->inbox);
     srv_processor_stop(st->app->processor, on_processor_stopped, st);
+}
+
+/* After each round of I/O: write the access lines collected in it, with one write. */
+static void on_log_flush(uv_check_t *check) {
+    (void)check;
+    srv_log_flush();
 }
 
 static void on_deadline(uv_timer_t *t) {
@@ -238,11 +246,14 @@ static int serve(srv_app *app) {
     st.sigterm.data = st.sigint.data = st.deadline.data = &st;
     uv_signal_start(&st.sigterm, on_signal, SIGTERM);
     uv_signal_start(&st.sigint, on_signal, SIGINT);
+    uv_check_init(app->loop, &st.log_flush);
+    uv_check_start(&st.log_flush, on_log_flush);
     log_fields(SRV_LOG_INFO, "listening",
                "\"address\":\"%s\",\"port\":%d,\"static_files\":%zu,\"version\":\"%s\"",
                app->cfg.listen, srv_http_port(app->http), srv_static_count(app->web),
                b2b_version());
     uv_run(app->loop, UV_RUN_DEFAULT);
+    srv_log_flush();
     return 0;
 }
 

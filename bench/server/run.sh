@@ -3,7 +3,7 @@
 # same run, against nginx returning a static 200 (the ceiling). Method: docs/performance.md.
 #
 # Usage: bench/server/run.sh [--quick] [--duration S] [--soak S] [--orders N] [--no-pg]
-#                            [--out FILE]
+#                            [--out FILE] [--server BIN]
 #   (default)      30 s per measurement, 5-minute RSS soak, SQLite and PostgreSQL
 #   --quick        smoke run: 10 s per measurement, 30 s soak
 #   --duration S   seconds per measurement (each is preceded by a 3 s warm-up that is not counted)
@@ -273,6 +273,7 @@ EOF
 
 # ---- machine ----
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+# shellcheck disable=SC1091
 machine="$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), $(nproc) vCPU ($cpu)"
 versions="wrk $(wrk --version 2>&1 | awk 'NR == 1 {print $2}'), $(nginx -v 2>&1 | sed 's/.*: //'), SQLite $(sqlite3 --version | awk '{print $1}')"
 log "$machine"

@@ -264,7 +264,7 @@ static int valid_request_id(const char *s) {
 static void conn_close(conn *c);
 static void conn_feed(conn *c, const char *data, size_t len);
 static void respond_raw(srv_req *req, int status, const char *content_type, const char *body,
-                        size_t len);
+                        size_t len, char *owned);
 
 static void maybe_shutdown_done(srv_http *h) {
     if (h->shutting_down && h->nconns == 0 && h->inflight_work == 0 && h->shutdown_done) {
@@ -631,8 +631,10 @@ static void write_cb(uv_write_t *w, int status) {
     after_response(c);
 }
 
+/* Sends the answer. @p owned, when not NULL, is @p body allocated with malloc: the response
+ * takes it over instead of copying (it is freed in every case). */
 static void respond_raw(srv_req *req, int status, const char *content_type, const char *body,
-                        size_t len) {
+                        size_t len, char *owned) {
     srv_http *h = req->h;
     conn *c = req->c;
     write_ctx *wc;
@@ -645,6 +647,7 @@ static void respond_raw(srv_req *req, int status, const char *content_type, cons
 
     if (req->responded) {
         srv_log(SRV_LOG_ERROR, req->id, "handler responded twice", NULL);
+        free(owned);
         return;
     }
     req->responded = 1;
@@ -659,6 +662,7 @@ static void respond_raw(srv_req *req, int status, const char *content_type, cons
         if (req->pending_work == 0)
             req_free(req);
         maybe_shutdown_done(h);
+        free(owned);
         return;
     }
     if (h->shutting_down)
@@ -693,12 +697,15 @@ static void respond_raw(srv_req *req, int status, const char *content_type, cons
     wc->head = head;
     bufs[0] = uv_buf_init(head, (unsigned)hlen);
     if (len > 0 && !req->head_only) {
-        wc->body = malloc(len);
-        if (wc->body == NULL) {
+        if (owned != NULL) {
+            wc->body = owned;
+            owned = NULL;
+        } else if ((wc->body = malloc(len)) != NULL) {
+            memcpy(wc->body, body, len);
+        } else {
             free(wc);
             goto oom;
         }
-        memcpy(wc->body, body, len);
         wc->body_len = len;
         bufs[1] = uv_buf_init(wc->body, (unsigned)len);
         nbufs = 2;
@@ -713,16 +720,22 @@ static void respond_raw(srv_req *req, int status, const char *content_type, cons
         req_free(req);
         conn_close(c);
     }
+    free(owned);
     return;
 oom:
     free(head);
+    free(owned);
     c->req = NULL;
     req_free(req);
     conn_close(c);
 }
 
 void srv_respond(srv_req *req, int status, const char *content_type, const char *body, size_t len) {
-    respond_raw(req, status, content_type, body, len);
+    respond_raw(req, status, content_type, body, len, NULL);
+}
+
+void srv_respond_take(srv_req *req, int status, const char *content_type, char *body, size_t len) {
+    respond_raw(req, status, content_type, body, len, body);
 }
 
 void srv_respond_json(srv_req *req, int status, json_t *body) {
@@ -731,11 +744,10 @@ void srv_respond_json(srv_req *req, int status, json_t *body) {
     if (text == NULL) {
         static const char fallback[] =
             "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        respond_raw(req, 500, "application/json", fallback, sizeof(fallback) - 1);
+        respond_raw(req, 500, "application/json", fallback, sizeof(fallback) - 1, NULL);
         return;
     }
-    respond_raw(req, status, "application/json; charset=utf-8", text, strlen(text));
-    free(text);
+    respond_raw(req, status, "application/json; charset=utf-8", text, strlen(text), text);
 }
 
 void srv_respond_error(srv_req *req, int status, const char *code, const char *message) {

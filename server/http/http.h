@@ -77,6 +77,8 @@ void srv_resp_header(srv_req *req, const char *name, const char *value);
 
 /* Responds with a body (copied). For HEAD requests the body is not sent. */
 void srv_respond(srv_req *req, int status, const char *content_type, const char *body, size_t len);
+/* Like srv_respond(), but takes over @p body (allocated with malloc) instead of copying it. */
+void srv_respond_take(srv_req *req, int status, const char *content_type, char *body, size_t len);
 /* Responds with JSON and takes ownership of @p body (a new reference). */
 void srv_respond_json(srv_req *req, int status, json_t *body);
 /* Responds with {"error":{"code":..,"message":..}}: the one error shape of the API. */

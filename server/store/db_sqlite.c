@@ -45,7 +45,7 @@ int db__sqlite_connect(db_conn *c) {
     char *msg = NULL;
     rc = sqlite3_exec(h,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                      "PRAGMA foreign_keys=ON;",
+                      "PRAGMA foreign_keys=ON; PRAGMA cache_size=-1024;",
                       NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
         db__fail(c, map_rc(rc), "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
