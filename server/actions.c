@@ -32,8 +32,7 @@ static void last_event(db_conn *c, int64_t order_id, act_result *out) {
 }
 
 /* The jobs an event causes in Shopify. Idempotency keys make a retried action harmless. */
-static int enqueue_jobs(db_conn *c, const srv_order *o, b2b_event ev, const char *note,
-                        int64_t now) {
+static int enqueue_jobs(db_conn *c, const srv_order *o, b2b_event ev, const char *note) {
     srv_job j;
     char payload[4200];
     int rc = SRV_OK;
@@ -51,8 +50,9 @@ static int enqueue_jobs(db_conn *c, const srv_order *o, b2b_event ev, const char
         if (text == NULL)
             return SRV_ERROR;
         snprintf(j.kind, sizeof(j.kind), "shopify.request_changes");
+        /* One job per change of the order: the row version is unique per change. */
         snprintf(j.idempotency_key, sizeof(j.idempotency_key), "changes:%lld:%lld",
-                 (long long)o->id, (long long)now);
+                 (long long)o->id, (long long)o->row_version);
         j.payload = text;
         rc = store_job_enqueue(c, &j, NULL, NULL);
         free(text);
@@ -116,6 +116,7 @@ act_outcome act_order(db_conn *c, const act_request *rq, act_result *out) {
     /* Another company's order, or one at a location the user does not see, is "missing". */
     if (out->order.company_id != user.company_id ||
         !b2b_actor_assigned(actor, out->order.location_id)) {
+        srv_order_clear(&out->order); /* nothing of it may leak out */
         out->outcome = ACT_NOT_FOUND;
         goto done;
     }
@@ -149,11 +150,14 @@ act_outcome act_order(db_conn *c, const act_request *rq, act_result *out) {
     wa.kind = "user";
     wa.user_id = user.id;
     wa.label = user.name[0] ? user.name : user.email;
+    /* An approval is bound to the content the approver saw (else: the current content). */
     rc = wf_apply(c, &shop, &out->order, ev,
-                  ev == B2B_EVENT_APPROVE ? out->order.content_version : 0, &wa, rq->note, now,
-                  &lib);
+                  ev == B2B_EVENT_APPROVE && rq->seen_content_version == 0
+                      ? out->order.content_version
+                      : rq->seen_content_version,
+                  &wa, rq->note, now, &lib);
     if (rc == SRV_OK)
-        rc = enqueue_jobs(c, &out->order, ev, rq->note, now);
+        rc = enqueue_jobs(c, &out->order, ev, rq->note);
     if (rc == SRV_OK)
         rc = store_tx_commit(c);
     if (rc == SRV_OK) {

@@ -15,17 +15,18 @@ typedef struct act_request {
     int64_t shop_id;
     int64_t user_id;
     const char *order_public_id;
-    b2b_action action;        /* submit, approve, request_changes or withdraw */
-    const char *note;         /* required for request changes and the over-budget override */
-    int64_t seen_row_version; /* the order version the user looked at; 0 = don't check */
+    b2b_action action;            /* submit, approve, request_changes or withdraw */
+    const char *note;             /* required for request changes and the over-budget override */
+    int64_t seen_row_version;     /* the order version the user looked at; 0 = don't check */
+    int64_t seen_content_version; /* the content the user saw (approvals bind to it); 0 = current */
 } act_request;
 
 typedef enum act_outcome {
     ACT_DONE = 0,      /* applied */
-    ACT_NOT_FOUND = 1, /* no such order for this user (also another company's) */
+    ACT_NOT_FOUND = 1, /* no such order or user (also another company's order) */
     ACT_REFUSED = 2,   /* the decision lists every failing reason */
     ACT_CONFLICT = 3,  /* someone else changed the order first: last_* say who did what */
-    ACT_INVALID = 4,   /* bad request (action, user) */
+    ACT_INVALID = 4,   /* bad request (action, inactive user) */
     ACT_ERROR = 5      /* store failure */
 } act_outcome;
 

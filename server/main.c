@@ -18,8 +18,10 @@
 #include "app.h"
 #include "inbox.h"
 #include "log.h"
+#include "mail/mail.h"
 #include "processor.h"
 #include "shopify/client.h"
+#include "tz.h"
 #include "store/store.h"
 
 static void usage(FILE *out) {
@@ -286,6 +288,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "b2bbudget-server: %s\n", err);
         return 2;
     }
+    /* A broken sender address or shop mail template is a configuration error: say so now,
+     * not at the first mail. */
+    if (mail_config_check(&app.cfg, err, sizeof(err)) != MAIL_OK) {
+        fprintf(stderr, "b2bbudget-server: %s\n", err);
+        srv_config_free(&app.cfg);
+        return 2;
+    }
     if (srv_log_set_level(app.cfg.log_level) != 0) {
         fprintf(stderr, "b2bbudget-server: B2B_LOG_LEVEL: unknown level\n");
         srv_config_free(&app.cfg);
@@ -318,6 +327,7 @@ int main(int argc, char **argv) {
     if (app.db)
         db_close(app.db);
     uv_loop_close(app.loop);
+    srv_tz_cleanup();
     srv_config_free(&app.cfg);
     return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "mail/mail.h"
 #include "processor.h"
 #include "shopify/admin.h"
 #include "workflow.h"
@@ -662,6 +663,14 @@ static srv_proc_result job_request_changes(srv_app *app, db_conn *c, json_t *pay
     return SRV_PROC_DONE;
 }
 
+/* email: one templated mail (server/mail/mail.h); invalid jobs and 5xx replies are permanent. */
+static srv_proc_result job_email(srv_app *app, json_t *payload, char *err, size_t errlen) {
+    int retryable = 0;
+    if (mail_job_run(&app->cfg, payload, err, errlen, &retryable) == 0)
+        return SRV_PROC_DONE;
+    return retryable ? SRV_PROC_RETRY : SRV_PROC_FAIL;
+}
+
 /* One due job: claim, run by kind, record the outcome (retries with backoff, dead-letter). */
 static void run_job(task *t) {
     srv_app *app = t->p->app;
@@ -688,6 +697,8 @@ static void run_job(task *t) {
         res = job_complete(app, c, payload, err, sizeof(err), &retry_ms);
     else if (strcmp(j.kind, "shopify.request_changes") == 0)
         res = job_request_changes(app, c, payload, err, sizeof(err), &retry_ms);
+    else if (strcmp(j.kind, "email") == 0)
+        res = job_email(app, payload, err, sizeof(err));
     else
         snprintf(err, sizeof(err), "unknown job kind %s", j.kind);
     json_decref(payload);

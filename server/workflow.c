@@ -4,17 +4,26 @@
 #include <string.h>
 #include <time.h>
 
+#include "tz.h"
 #include "workflow.h"
 
-void wf_period_of(int64_t at_ms, int fiscal_start_month, int64_t *month_key, int *fiscal_year,
+void wf_period_of(const srv_shop *shop, int64_t at_ms, int64_t *month_key, int *fiscal_year,
                   int *calendar_month) {
     time_t t = (time_t)(at_ms / 1000);
     struct tm tm;
     b2b_fiscal_pos pos;
-    localtime_r(&t, &tm);
+    int32_t offset;
+    /* The shop's zone; the process zone (B2B_TIMEZONE) when the shop's is unknown. */
+    if (srv_tz_offset(shop->timezone, (int64_t)t, &offset) == 0) {
+        t += offset;
+        gmtime_r(&t, &tm);
+    } else {
+        localtime_r(&t, &tm);
+    }
     *month_key = (int64_t)(tm.tm_year + 1900) * 100 + (tm.tm_mon + 1);
     *calendar_month = tm.tm_mon + 1;
-    if (b2b_fiscal_position(&pos, tm.tm_year + 1900, tm.tm_mon + 1, fiscal_start_month) != B2B_OK)
+    if (b2b_fiscal_position(&pos, tm.tm_year + 1900, tm.tm_mon + 1, shop->fiscal_start_month) !=
+        B2B_OK)
         b2b_fiscal_position(&pos, tm.tm_year + 1900, tm.tm_mon + 1, 1);
     *fiscal_year = pos.fiscal_year;
 }
@@ -67,7 +76,7 @@ static int usage_add(db_conn *c, const srv_shop *shop, const srv_order *o, const
                      int64_t amount, const char *currency, int64_t at, int sign) {
     int64_t month_key;
     int fy, month, scope, rc;
-    wf_period_of(at, shop->fiscal_start_month, &month_key, &fy, &month);
+    wf_period_of(shop, at, &month_key, &fy, &month);
     for (scope = 0; scope < 2; scope++) {
         srv_usage key;
         int p;
@@ -99,7 +108,7 @@ static int usage_of(db_conn *c, const srv_shop *shop, const srv_order *o, int64_
     int64_t month_key, own_month_key = 0;
     int fy, month, own_fy = 0, own_month = 0, rc, k, months = 1;
     srv_usage u;
-    wf_period_of(now, shop->fiscal_start_month, &month_key, &fy, &month);
+    wf_period_of(shop, now, &month_key, &fy, &month);
     *spent = *reserved = 0;
     if (period == B2B_PERIOD_MONTH && rollover) {
         b2b_fiscal_pos pos;
@@ -133,7 +142,7 @@ static int usage_of(db_conn *c, const srv_shop *shop, const srv_order *o, int64_
     /* "used = spent + reserved (without this order)" */
     if (strcmp(o->counted_kind, "none") != 0 && strcmp(o->counted_currency, currency) == 0) {
         int in_period;
-        wf_period_of(o->counted_at, shop->fiscal_start_month, &own_month_key, &own_fy, &own_month);
+        wf_period_of(shop, o->counted_at, &own_month_key, &own_fy, &own_month);
         if (period == B2B_PERIOD_YEAR)
             in_period = own_fy == fy;
         else if (rollover)
@@ -195,7 +204,7 @@ int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t
     rc = store_location_get(c, o->location_id, &loc);
     if (rc != SRV_OK)
         return rc;
-    wf_period_of(now, shop->fiscal_start_month, &month_key, &fy, &month);
+    wf_period_of(shop, now, &month_key, &fy, &month);
     for (scope = 0; scope < 2; scope++) {
         srv_budget b;
         b2b_plan *plan = NULL;
@@ -276,7 +285,7 @@ static int audit_append(db_conn *c, const srv_shop *shop, const srv_order *o, co
 int wf_release(db_conn *c, const srv_shop *shop, srv_order *o, const wf_actor *actor, int64_t now) {
     json_t *data;
     int rc;
-    if (strcmp(o->counted_kind, "none") == 0)
+    if (o->counted_kind[0] == '\0' || strcmp(o->counted_kind, "none") == 0)
         return SRV_OK;
     rc = usage_add(c, shop, o, o->counted_kind, o->counted_amount, o->counted_currency,
                    o->counted_at, -1);
@@ -308,6 +317,8 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
     int rc;
 
     *lib_status = B2B_OK;
+    if (o->counted_kind[0] == '\0') /* a new order counts nowhere yet */
+        snprintf(o->counted_kind, sizeof(o->counted_kind), "none");
     if (b2b_state_from_name(&from, o->state) != B2B_OK)
         return SRV_INVALID;
     cur.state = from;
@@ -378,7 +389,7 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
         goto out;
 
     data =
-        json_pack("{s:O,s:b,s:b}", "lines", lines ? lines : json_array(), "override",
+        json_pack("{s:o,s:b,s:b}", "lines", lines ? json_incref(lines) : json_array(), "override",
                   event == B2B_EVENT_APPROVE && o->approval_override, "completed_without_approval",
                   event == B2B_EVENT_COMPLETED && o->completed_without_approval);
     rc = audit_append(c, shop, o, actor, b2b_event_name(event), b2b_state_name(from), note, data,

@@ -49,8 +49,9 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
  */
 int wf_release(db_conn *c, const srv_shop *shop, srv_order *o, const wf_actor *actor, int64_t now);
 
-/* Month key (YYYYMM) and fiscal year of a time in the process's time zone (B2B_TIMEZONE). */
-void wf_period_of(int64_t at_ms, int fiscal_start_month, int64_t *month_key, int *fiscal_year,
+/* Month key (YYYYMM) and fiscal year of a time in the shop's time zone (its IANA zone; the
+ * process zone, B2B_TIMEZONE, when the shop's is unknown). */
+void wf_period_of(const srv_shop *shop, int64_t at_ms, int64_t *month_key, int *fiscal_year,
                   int *calendar_month);
 
 #endif

@@ -8,7 +8,8 @@
 #   coverage  line coverage of lib/ with gcovr; fails below 95 %
 #   asan      a second build with ASan+UBSan (bindings off) runs the "c" and "server" tests
 #             (the server itself runs sanitized under the HTTP suite; a leak fails its exit)
-#   valgrind  the "c" tests and the SQLite store suite under valgrind (leaks and errors fail)
+#   valgrind  the "c" tests and the SQLite store, workflow and mail suites under valgrind (leaks
+#             and errors fail)
 #   install   installs into build/prefix and builds examples/ against it through pkg-config
 #             and through find_package(b2bbudget), then runs both binaries
 #   format    clang-format --dry-run --Werror over the project's own C sources
@@ -169,7 +170,7 @@ phase_valgrind() {
     local options="--leak-check=full --show-leak-kinds=$leaks --errors-for-leak-kinds=$leaks"
     options+=" --error-exitcode=1 --track-origins=yes --num-callers=30"
     # Any error or leak makes valgrind exit 1, which fails the test.
-    run_ctest build/plain valgrind -R '^(c_.*|example.*|store_sqlite)$' -T memcheck \
+    run_ctest build/plain valgrind -R '^(c_.*|example.*|store_sqlite|workflow_sqlite|mail)$' -T memcheck \
         --overwrite MemoryCheckCommand="$(command -v valgrind)" \
         --overwrite MemoryCheckCommandOptions="$options"
     # ctest's own defect count, in case a defect did not change the exit status.

@@ -46,9 +46,25 @@ static json_t *template_vars(const srv_config *cfg, json_t *in, b2b_lang lang, c
     if (vars == NULL)
         return NULL;
     json_object_foreach(in, key, v) {
-        if ((json_is_string(v) || json_is_integer(v)) && strcmp(key, "portal_link") != 0 &&
-            strcmp(key, "admin_link") != 0)
+        if (strcmp(key, "portal_link") == 0 || strcmp(key, "admin_link") == 0)
+            continue;
+        if (json_is_string(v) && strcmp(key, "note") != 0 && strcmp(key, "reason") != 0) {
+            /* Names and numbers stay on their line; only notes and reasons have several. */
+            char *one = strdup(json_string_value(v)), *p, *w;
+            for (p = w = one; p != NULL && *p; p++) {
+                int ctl = (unsigned char)*p < 0x20 || *p == 0x7f;
+                if (!ctl)
+                    *w++ = *p;
+                else if (w > one && w[-1] != ' ')
+                    *w++ = ' ';
+            }
+            if (one != NULL)
+                *w = '\0';
+            json_object_set_new(vars, key, json_string(one ? one : ""));
+            free(one);
+        } else if (json_is_string(v) || json_is_integer(v)) {
             json_object_set(vars, key, v);
+        }
     }
     v = json_object_get(in, "amount");
     if (json_is_object(v)) {
@@ -89,8 +105,19 @@ static json_t *template_vars(const srv_config *cfg, json_t *in, b2b_lang lang, c
     return vars;
 }
 
-int mail_job_run(const srv_config *cfg, json_t *payload, char *err, size_t errlen,
-                 int *retryable) {
+int mail_config_check(const srv_config *cfg, char *err, size_t errlen) {
+    mail_address from = {0};
+    int rc = mail_address_parse(&from, cfg->mail_from);
+    free(from.email);
+    free(from.name);
+    if (rc != MAIL_OK) {
+        snprintf(err, errlen, "B2B_MAIL_FROM is not \"Name <address>\" or an address");
+        return MAIL_EINVAL;
+    }
+    return mail_templates_check(cfg->template_dir, err, errlen);
+}
+
+int mail_job_run(const srv_config *cfg, json_t *payload, char *err, size_t errlen, int *retryable) {
     json_t *to = json_object_get(payload, "to"), *item, *vars = NULL;
     const char *lang = json_string_value(json_object_get(payload, "lang"));
     const char *name = json_string_value(json_object_get(payload, "template"));
@@ -113,8 +140,7 @@ int mail_job_run(const srv_config *cfg, json_t *payload, char *err, size_t errle
             rc = MAIL_EINVAL;
             break;
         }
-        rc = mail_message_add_to(&msg, email,
-                                 json_string_value(json_object_get(item, "name")));
+        rc = mail_message_add_to(&msg, email, json_string_value(json_object_get(item, "name")));
         if (rc != MAIL_OK) {
             snprintf(err, errlen, "out of memory");
             break;

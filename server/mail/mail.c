@@ -15,9 +15,9 @@
 #include "log.h"
 #include "mail.h"
 
-#define LINE_MAX_CHARS 76   /* header and QP lines stay within this (RFC 2045/2047) */
-#define NAME_MAX_BYTES 200  /* display names are cut to this */
-#define SUBJ_MAX_BYTES 900  /* subjects are cut to this */
+#define LINE_MAX_CHARS 76  /* header and QP lines stay within this (RFC 2045/2047) */
+#define NAME_MAX_BYTES 200 /* display names are cut to this */
+#define SUBJ_MAX_BYTES 900 /* subjects are cut to this */
 #define MAX_RECIPIENTS 100
 
 /* ---------------------------------------------------------------- status */
@@ -235,8 +235,8 @@ static char *clean_header_text(const char *in, size_t max) {
             n = 1;
             cp = 0xfffd;
         }
-        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 ||
-            cp == 0x2029 || cp == ' ') {
+        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 || cp == 0x2029 ||
+            cp == ' ') {
             if (!space && b.len + 1 <= max)
                 buf_ch(&b, ' ');
             space = 1;
@@ -612,11 +612,10 @@ static void log_mail(const char *what, const mail_message *msg, const char *file
     srv_json_escape(esc_subject, 0, sizeof(esc_subject), subject ? subject : "");
     srv_json_escape(esc_file, 0, sizeof(esc_file), file ? file : "");
     if (file != NULL)
-        snprintf(fields, sizeof(fields), "\"to\":\"%s\",\"subject\":\"%s\",\"file\":\"%s\"",
-                 esc_to, esc_subject, esc_file);
+        snprintf(fields, sizeof(fields), "\"to\":\"%s\",\"subject\":\"%s\",\"file\":\"%s\"", esc_to,
+                 esc_subject, esc_file);
     else
-        snprintf(fields, sizeof(fields), "\"to\":\"%s\",\"subject\":\"%s\"", esc_to,
-                 esc_subject);
+        snprintf(fields, sizeof(fields), "\"to\":\"%s\",\"subject\":\"%s\"", esc_to, esc_subject);
     srv_log(SRV_LOG_INFO, NULL, what, fields);
     free(subject);
 }
@@ -786,9 +785,10 @@ int mail_send(const mail_settings *s, const mail_message *msg, char *err, size_t
                      s->timeout_ms > 0 && s->timeout_ms < 10000 ? s->timeout_ms : 10000L);
     if (strncmp(s->smtp_url, "smtp://", 7) == 0) {
         const char *tls = s->starttls ? s->starttls : "required";
-        curl_easy_setopt(h, CURLOPT_USE_SSL, strcmp(tls, "off") == 0        ? (long)CURLUSESSL_NONE
-                                             : strcmp(tls, "optional") == 0 ? (long)CURLUSESSL_TRY
-                                                                            : (long)CURLUSESSL_ALL);
+        curl_easy_setopt(h, CURLOPT_USE_SSL,
+                         strcmp(tls, "off") == 0        ? (long)CURLUSESSL_NONE
+                         : strcmp(tls, "optional") == 0 ? (long)CURLUSESSL_TRY
+                                                        : (long)CURLUSESSL_ALL);
     }
     if (s->smtp_user != NULL && *s->smtp_user != '\0') {
         curl_easy_setopt(h, CURLOPT_USERNAME, s->smtp_user);
@@ -806,7 +806,7 @@ int mail_send(const mail_settings *s, const mail_message *msg, char *err, size_t
     /* A 5xx reply is the server's final word; anything else (no connection, a timeout, a TLS
      * hiccup, 4xx) may pass. */
     rc = reply >= 500 && reply <= 599 ? MAIL_EPERM : MAIL_ETEMP;
-    snprintf(err, errlen, "SMTP: %s%s%s (reply %ld)", curl_easy_strerror(cc),
-             *curl_err ? ": " : "", curl_err, reply);
+    snprintf(err, errlen, "SMTP: %s%s%s (reply %ld)", curl_easy_strerror(cc), *curl_err ? ": " : "",
+             curl_err, reply);
     return rc;
 }

@@ -130,6 +130,12 @@ int mail_templates_check(const char *template_dir, char *err, size_t errlen);
 extern const char *const mail_template_names[];
 
 /*
+ * Checks the mail settings of @p cfg at start: B2B_MAIL_FROM is an address and every template
+ * (built-in and B2B_TEMPLATE_DIR) loads. Returns MAIL_OK or MAIL_EINVAL with @p err set.
+ */
+int mail_config_check(const struct srv_config *cfg, char *err, size_t errlen);
+
+/*
  * The job of kind "email": payload {"to":[{"email","name"}], "lang", "template", "vars":{...}}.
  * Besides strings and numbers, vars may hold: "amount" as {"amount": minor units, "currency":
  * "EUR"} (formatted for the language), "budget_status" as a level name ("within", "near", ...;

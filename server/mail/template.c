@@ -11,17 +11,26 @@
 
 #define TEMPLATE_MAX_BYTES (256 * 1024)
 
-const char *const mail_template_names[] = {
-    "received",         "revised",   "submitted", "approved_staff",
-    "approved",         "completed", "changes_requested_staff",
-    "changes_requested", "failed_staff", "cancelled", "reminder",
-    "escalation",       "login_code", NULL};
+const char *const mail_template_names[] = {"received",
+                                           "revised",
+                                           "submitted",
+                                           "approved_staff",
+                                           "approved",
+                                           "completed",
+                                           "changes_requested_staff",
+                                           "changes_requested",
+                                           "failed_staff",
+                                           "cancelled",
+                                           "reminder",
+                                           "escalation",
+                                           "login_code",
+                                           NULL};
 
 /* Every placeholder a template may use. "subject" only in HTML, "content" only in layout.html. */
 static const char *const placeholders[] = {
-    "order_name", "company", "location", "amount", "budget_status", "portal_link", "admin_link",
-    "note",       "actor",   "code",     "recipient_name", "hours", "minutes", "reason",
-    "shop",       "subject", "content",  NULL};
+    "order_name", "company", "location", "amount",  "budget_status",  "portal_link",
+    "admin_link", "note",    "actor",    "code",    "recipient_name", "hours",
+    "minutes",    "reason",  "shop",     "subject", "content",        NULL};
 
 typedef enum tpl_kind { TPL_TEXT, TPL_HTML, TPL_LAYOUT } tpl_kind;
 
@@ -30,8 +39,8 @@ typedef enum tpl_kind { TPL_TEXT, TPL_HTML, TPL_LAYOUT } tpl_kind;
 static int name_ok(const char *s, size_t min, size_t max, int underscore) {
     size_t n = 0;
     for (; s[n]; n++) {
-        if (!((s[n] >= 'a' && s[n] <= 'z') || (underscore && (s[n] == '_' || (s[n] >= '0' &&
-                                                                                s[n] <= '9')))))
+        if (!((s[n] >= 'a' && s[n] <= 'z') ||
+              (underscore && (s[n] == '_' || (s[n] >= '0' && s[n] <= '9')))))
             return 0;
     }
     return n >= min && n <= max;
@@ -72,7 +81,8 @@ static const char *builtin(const char *lang, const char *name, const char *ext) 
     return NULL;
 }
 
-/* A template's text from the override directory (*@p from_dir = 1) or built in; new string. */
+/* A template's text from @p dir if it has one, else built in (if @p use_builtin); new string or
+ * NULL (then *@p rc tells "absent" (MAIL_OK) from an error). */
 static char *load(const char *dir, int use_builtin, const char *lang, const char *name,
                   const char *ext, int *rc) {
     const char *b;
@@ -329,7 +339,7 @@ int mail_render(const char *template_dir, const char *lang, const char *name, js
                 mail_message *out, char *err, size_t errlen) {
     const char *langs[2];
     char norm[4], what[300], *txt = NULL, *html = NULL, *layout = NULL, *subject = NULL,
-                               *body = NULL, *html_body = NULL, *page = NULL;
+                             *body = NULL, *html_body = NULL, *page = NULL;
     const char *use_lang = NULL, *dir = template_dir && *template_dir ? template_dir : NULL;
     int rc = MAIL_OK, from_dir = 0, i;
     json_t *with_subject = NULL;
