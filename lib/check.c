@@ -30,24 +30,28 @@ static int64_t near_limit(int64_t budget, int near_bp) {
 /* floor(after * 10000 / budget) for budget > 0, saturating at B2B_MONEY_MAX; an overrun never
  * shows as 100 % or less (one cent over 1000.00 is 100.01 %, not a rounded-down 100.00 %). */
 static int64_t percent_bp(int64_t after, int64_t budget) {
-    int64_t q = after / budget, r = after % budget, t, bp;
-    if (q > B2B_MONEY_MAX / 10000)
-        return B2B_MONEY_MAX;
-    t = r * 100; /* r < budget <= 2^53, so r * 100 fits */
-    bp = q * 10000 + (t / budget) * 100 + ((t % budget) * 100) / budget;
+    int64_t q, r, t, bp;
+    if (after <= INT64_MAX / 10000) {
+        /* Every realistic amount (below 9.2 * 10^14 minor units): one division. */
+        bp = after * 10000 / budget;
+    } else {
+        q = after / budget;
+        r = after % budget;
+        if (q > B2B_MONEY_MAX / 10000)
+            return B2B_MONEY_MAX;
+        t = r * 100; /* r < budget <= 2^53, so r * 100 fits */
+        bp = q * 10000 + (t / budget) * 100 + ((t % budget) * 100) / budget;
+    }
     return (after > budget && bp <= 10000) ? 10001 : bp;
 }
 
-int b2b_check_budget(b2b_check_line *out, const b2b_budget_input *budget,
+/* Checks one budget into @p out, which is written only on success (arguments are not NULL and
+ * near_bp is valid: the callers check). The budget check's hot path. */
+static int check_one(b2b_check_line *out, const b2b_budget_input *budget,
                      const b2b_order_amounts *order, int near_bp) {
-    b2b_check_line line;
     int rc, matched = 1;
-    int64_t amount = 0;
+    int64_t amount = 0, used, after;
 
-    if (out == NULL || budget == NULL || order == NULL)
-        return B2B_EINVAL;
-    if (near_bp < 0 || near_bp > 10000)
-        return B2B_ETHRESHOLD;
     if ((budget->scope != B2B_SCOPE_LOCATION && budget->scope != B2B_SCOPE_COMPANY) ||
         (budget->period != B2B_PERIOD_MONTH && budget->period != B2B_PERIOD_YEAR))
         return B2B_EENUM;
@@ -59,12 +63,6 @@ int b2b_check_budget(b2b_check_line *out, const b2b_budget_input *budget,
     if (budget->is_set && (rc = b2b__amount_status(budget->amount)) != B2B_OK)
         return rc;
 
-    memset(&line, 0, sizeof(line));
-    line.scope = budget->scope;
-    line.period = budget->period;
-    memcpy(line.currency, budget->currency, sizeof(line.currency));
-    line.currency[3] = '\0';
-
     /* The order is compared in the budget's currency: shop money or presentment money. */
     if (currency_eq(budget->currency, order->shop_currency))
         amount = order->shop_amount;
@@ -73,34 +71,49 @@ int b2b_check_budget(b2b_check_line *out, const b2b_budget_input *budget,
     else
         matched = 0;
 
-    line.used = budget->spent + budget->reserved;
-    if (line.used > B2B_MONEY_MAX)
+    used = budget->spent + budget->reserved;
+    after = used + amount;
+    if (used > B2B_MONEY_MAX || after > B2B_MONEY_MAX)
         return B2B_ERANGE;
-    line.amount = amount;
-    line.after = line.used + amount;
-    if (line.after > B2B_MONEY_MAX)
-        return B2B_ERANGE;
-    line.percent_bp = -1;
 
+    /* Valid: from here on only @p out is written (zeroed first, padding included, so equal
+     * results compare equal byte for byte). */
+    memset(out, 0, sizeof(*out));
+    out->scope = budget->scope;
+    out->period = budget->period;
+    memcpy(out->currency, budget->currency, sizeof(out->currency));
+    out->currency[3] = '\0';
+    out->used = used;
+    out->amount = amount;
+    out->after = after;
+    out->percent_bp = -1;
     if (!budget->is_set) {
-        line.level = B2B_LEVEL_UNSET;
-    } else {
-        line.budget = budget->amount;
-        line.available_before = line.budget - line.used;
-        line.available_after = line.budget - line.after;
-        if (!matched)
-            line.level = B2B_LEVEL_CURRENCY_MISMATCH;
-        else if (line.after > line.budget)
-            line.level = B2B_LEVEL_OVER;
-        else if (line.after >= near_limit(line.budget, near_bp))
-            line.level = B2B_LEVEL_NEAR;
-        else
-            line.level = B2B_LEVEL_WITHIN;
-        if (matched && line.budget > 0)
-            line.percent_bp = percent_bp(line.after, line.budget);
+        out->level = B2B_LEVEL_UNSET;
+        return B2B_OK;
     }
-    *out = line;
+    out->budget = budget->amount;
+    out->available_before = budget->amount - used;
+    out->available_after = budget->amount - after;
+    if (!matched)
+        out->level = B2B_LEVEL_CURRENCY_MISMATCH;
+    else if (after > budget->amount)
+        out->level = B2B_LEVEL_OVER;
+    else if (after >= near_limit(budget->amount, near_bp))
+        out->level = B2B_LEVEL_NEAR;
+    else
+        out->level = B2B_LEVEL_WITHIN;
+    if (matched && budget->amount > 0)
+        out->percent_bp = percent_bp(after, budget->amount);
     return B2B_OK;
+}
+
+int b2b_check_budget(b2b_check_line *out, const b2b_budget_input *budget,
+                     const b2b_order_amounts *order, int near_bp) {
+    if (out == NULL || budget == NULL || order == NULL)
+        return B2B_EINVAL;
+    if (near_bp < 0 || near_bp > 10000)
+        return B2B_ETHRESHOLD;
+    return check_one(out, budget, order, near_bp);
 }
 
 b2b_check *b2b_check_new(void) {
@@ -141,7 +154,7 @@ int b2b_check_run(b2b_check *check, const b2b_order_amounts *order, int near_bp)
     if (near_bp < 0 || near_bp > 10000)
         return B2B_ETHRESHOLD;
     for (i = 0; i < check->count; i++) {
-        rc = b2b_check_budget(&check->lines[i], &check->budgets[i], order, near_bp);
+        rc = check_one(&check->lines[i], &check->budgets[i], order, near_bp);
         if (rc != B2B_OK)
             return rc;
         if (check->lines[i].level > worst)
