@@ -73,8 +73,10 @@ static const setting settings[] = {
      "idle keep-alive connections are closed after this"},
     {"B2B_SHUTDOWN_TIMEOUT_MS", SET_INT, OFF(shutdown_timeout_ms), "10000", 0, 0, 3600000,
      "on SIGTERM/SIGINT, longest wait for in-flight requests and jobs"},
-    {"B2B_WORKERS", SET_INT, OFF(workers), "4", 0, 1, 128,
-     "threads for blocking work (store, Shopify, mail) and store connections"},
+    {"B2B_WORKERS", SET_INT, OFF(workers), "0", 0, 0, 128,
+     "threads for requests' store calls (and their store connections); 0 = one per CPU"},
+    {"B2B_JOB_WORKERS", SET_INT, OFF(job_workers), "2", 0, 1, 16,
+     "threads of the background processor (webhooks, jobs: Shopify calls and mail)"},
     {"B2B_SMTP_URL", SET_STRING, OFF(smtp_url), "", 0, 0, 0,
      "mail server, smtp://host:port (STARTTLS) or smtps://host:port (implicit TLS); empty writes "
      "each mail as an .eml file to B2B_MAIL_DIR"},

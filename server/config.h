@@ -39,6 +39,7 @@ typedef struct srv_config {
     int64_t idle_timeout_ms;              /* B2B_IDLE_TIMEOUT_MS */
     int64_t shutdown_timeout_ms;          /* B2B_SHUTDOWN_TIMEOUT_MS */
     int64_t workers;     /* B2B_WORKERS: threads for blocking work (store, mail, Shopify) */
+    int64_t job_workers; /* B2B_JOB_WORKERS: threads of the background processor */
     char *smtp_url;      /* B2B_SMTP_URL smtp://host:port or smtps://host:port; "" = .eml files */
     char *smtp_user;     /* B2B_SMTP_USER */
     char *smtp_password; /* B2B_SMTP_PASSWORD (secret) */

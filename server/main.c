@@ -85,8 +85,9 @@ static int open_store(srv_app *app, int migrate) {
     db_conn *c;
     if (url == NULL)
         return -1;
-    /* One connection per worker thread, plus the inbox writer's own. */
-    rc = db_open(&app->db, url, (int)app->cfg.workers + 1, err, sizeof(err));
+    /* One connection per worker and processor thread, plus the inbox writer's own. */
+    rc = db_open(&app->db, url, (int)(app->cfg.workers + app->cfg.job_workers) + 1, err,
+                 sizeof(err));
     free(url);
     if (rc != DB_OK) {
         srv_json_escape(msg, 0, sizeof(msg), err);
@@ -140,23 +141,19 @@ static void close_handle(uv_handle_t *h) {
         uv_close(h, NULL);
 }
 
-static void on_processor_stopped(void *arg) {
-    serve_state *st = arg;
-    if (st->app->shopify)
-        shopify_client_cancel(st->app->shopify);
-    srv_log(SRV_LOG_INFO, NULL, "shutdown complete", NULL);
-    close_handle((uv_handle_t *)&st->sigterm);
-    close_handle((uv_handle_t *)&st->sigint);
-    close_handle((uv_handle_t *)&st->deadline);
-    close_handle((uv_handle_t *)&st->log_flush);
-}
-
 static void on_drained(void *arg) {
     serve_state *st = arg;
     /* No request waits for the inbox any more: commit what is left and stop its thread; then
      * let the processor finish the webhooks it is working on. */
     srv_inbox_stop(st->app->inbox);
-    srv_processor_stop(st->app->processor, on_processor_stopped, st);
+    if (st->app->shopify)
+        shopify_client_cancel(st->app->shopify);
+    srv_processor_stop(st->app->processor);
+    srv_log(SRV_LOG_INFO, NULL, "shutdown complete", NULL);
+    close_handle((uv_handle_t *)&st->sigterm);
+    close_handle((uv_handle_t *)&st->sigint);
+    close_handle((uv_handle_t *)&st->deadline);
+    close_handle((uv_handle_t *)&st->log_flush);
 }
 
 /* After each round of I/O: write the access lines collected in it, with one write. */
@@ -304,7 +301,10 @@ int main(int argc, char **argv) {
      * thread because the zone is set once, before any thread starts. */
     setenv("TZ", app.cfg.timezone, 1);
     tzset();
-    /* libuv sizes its thread pool from the environment at first use. */
+    /* libuv sizes its thread pool from the environment at first use. One thread per CPU is
+     * the fastest for store calls: more only adds context switches. */
+    if (app.cfg.workers == 0)
+        app.cfg.workers = (int64_t)uv_available_parallelism();
     snprintf(workers, sizeof(workers), "%lld", (long long)app.cfg.workers);
     setenv("UV_THREADPOOL_SIZE", workers, 1);
     app.loop = uv_default_loop();

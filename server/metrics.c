@@ -86,8 +86,9 @@ void srv_metrics_request(srv_metrics *m, int route_index, int status, double sec
 }
 
 void srv_metrics_inc(srv_metrics *m, srv_counter c, uint64_t by) {
+    /* Counted from the loop and from processor threads. */
     if (m != NULL && c < SRV_COUNTER_COUNT)
-        m->counters[c] += by;
+        __atomic_fetch_add(&m->counters[c], by, __ATOMIC_RELAXED);
 }
 
 void srv_metrics_set(srv_metrics *m, srv_gauge g, int64_t value) {
@@ -164,7 +165,7 @@ char *srv_metrics_render(const srv_metrics *m) {
     for (i = 0; i < SRV_COUNTER_COUNT; i++)
         sb_printf(&b, "# HELP %s %s.\n# TYPE %s counter\n%s %llu\n", counter_names[i][0],
                   counter_names[i][1], counter_names[i][0], counter_names[i][0],
-                  (unsigned long long)m->counters[i]);
+                  (unsigned long long)__atomic_load_n(&m->counters[i], __ATOMIC_RELAXED));
     for (i = 0; i < SRV_GAUGE_COUNT; i++)
         sb_printf(&b, "# HELP %s %s.\n# TYPE %s gauge\n%s %lld\n", gauge_names[i][0],
                   gauge_names[i][1], gauge_names[i][0], gauge_names[i][0], (long long)m->gauges[i]);

@@ -1,6 +1,8 @@
 /* The background processor; see processor.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,26 +23,21 @@
 #define MAX_ATTEMPTS         12    /* then the webhook is failed for good, visible to staff */
 #define RECONCILE_OVERLAP_MS 60000 /* ask for a little more than since the last poll */
 
+#define MAX_THREADS 16
+
+/* The processor has threads of its own: its work waits on Shopify and SMTP for seconds at a
+ * time, and must never hold up the short store calls of requests on libuv's pool. */
 struct srv_processor {
     srv_app *app;
-    uv_timer_t timer;
-    int running, max_running;
+    pthread_t threads[MAX_THREADS];
+    int nthreads;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
     int stopping;
+    int woken;
     int reconciling;
-    unsigned turn;
-    uint64_t next_reconcile;
-    void (*stop_done)(void *);
-    void *stop_arg;
+    int64_t next_reconcile; /* store_now_ms() time */
 };
-
-typedef enum task_kind { TASK_WEBHOOK, TASK_JOB, TASK_RECONCILE } task_kind;
-
-typedef struct task {
-    uv_work_t w;
-    srv_processor *p;
-    task_kind kind;
-    int found;
-} task;
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -521,21 +518,19 @@ static int64_t retry_delay(int attempts) {
 }
 
 /* One inbox row: claim, handle, record the outcome. */
-static void run_one(task *t) {
-    srv_app *app = t->p->app;
+static int run_one(srv_app *app) {
     db_conn *c = db_acquire(app->db);
     srv_webhook w;
     char err[1024] = "";
     int64_t now = store_now_ms();
     srv_proc_result res;
     if (c == NULL)
-        return;
+        return 0;
     memset(&w, 0, sizeof(w));
     if (store_webhook_claim(c, now, LEASE_MS, &w) != SRV_OK) {
         db_release(app->db, c);
-        return;
+        return 0;
     }
-    t->found = 1;
     res = handle(app, c, &w, err, sizeof(err));
     now = store_now_ms();
     if (res == SRV_PROC_DONE) {
@@ -550,6 +545,8 @@ static void run_one(task *t) {
     }
     srv_webhook_clear(&w);
     db_release(app->db, c);
+    srv_metrics_inc(app->metrics, SRV_WEBHOOKS_PROCESSED, 1);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- jobs */
@@ -672,8 +669,7 @@ static srv_proc_result job_email(srv_app *app, json_t *payload, char *err, size_
 }
 
 /* One due job: claim, run by kind, record the outcome (retries with backoff, dead-letter). */
-static void run_job(task *t) {
-    srv_app *app = t->p->app;
+static int run_job(srv_app *app) {
     db_conn *c = db_acquire(app->db);
     srv_job j;
     char err[1024] = "", worker[64];
@@ -682,14 +678,13 @@ static void run_job(task *t) {
     json_error_t jerr;
     srv_proc_result res = SRV_PROC_FAIL;
     if (c == NULL)
-        return;
+        return 0;
     memset(&j, 0, sizeof(j));
     snprintf(worker, sizeof(worker), "pid-%ld", (long)getpid());
     if (store_job_claim(c, worker, now, LEASE_MS, &j) != SRV_OK) {
         db_release(app->db, c);
-        return;
+        return 0;
     }
-    t->found = 1;
     payload = json_loads(j.payload ? j.payload : "{}", 0, &jerr);
     if (payload == NULL)
         snprintf(err, sizeof(err), "payload is not JSON");
@@ -705,6 +700,7 @@ static void run_job(task *t) {
     now = store_now_ms();
     if (res == SRV_PROC_DONE) {
         store_job_complete(c, &j, now);
+        srv_metrics_inc(app->metrics, SRV_JOBS_DONE, 1);
     } else {
         int64_t next = 0;
         /* A permanent failure goes straight to the dead-letter state for staff. */
@@ -712,7 +708,7 @@ static void run_job(task *t) {
             j.max_attempts = j.attempts;
         store_job_fail(c, &j, err, now, retry_ms > JOB_BASE_DELAY_MS ? retry_ms : JOB_BASE_DELAY_MS,
                        &next);
-        t->found = next == 0 ? 3 : 2; /* 3: dead, 2: retried */
+        srv_metrics_inc(app->metrics, next == 0 ? SRV_JOBS_DEAD : SRV_JOBS_RETRIED, 1);
     }
     {
         char fields[1400], esc[1100], kind[130];
@@ -726,6 +722,7 @@ static void run_job(task *t) {
     }
     srv_job_clear(&j);
     db_release(app->db, c);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- reconciliation */
@@ -801,113 +798,97 @@ static void reconcile(srv_app *app) {
 
 /* ---------------------------------------------------------------- scheduling (loop thread) */
 
-static void schedule(srv_processor *p);
-
-static void task_work(uv_work_t *w) {
-    task *t = (task *)w;
-    if (t->kind == TASK_RECONCILE)
-        reconcile(t->p->app);
-    else if (t->kind == TASK_JOB)
-        run_job(t);
-    else
-        run_one(t);
-}
-
-static void task_after(uv_work_t *w, int status) {
-    task *t = (task *)w;
-    srv_processor *p = t->p;
-    int found = t->found;
-    (void)status;
-    /* Metrics live on the loop thread. */
-    if (t->kind == TASK_JOB && found == 1)
-        srv_metrics_inc(p->app->metrics, SRV_JOBS_DONE, 1);
-    else if (t->kind == TASK_JOB && found == 2)
-        srv_metrics_inc(p->app->metrics, SRV_JOBS_RETRIED, 1);
-    else if (t->kind == TASK_JOB && found == 3)
-        srv_metrics_inc(p->app->metrics, SRV_JOBS_DEAD, 1);
-    else if (t->kind == TASK_WEBHOOK && found)
-        srv_metrics_inc(p->app->metrics, SRV_WEBHOOKS_PROCESSED, 1);
-    if (t->kind == TASK_RECONCILE)
-        p->reconciling = 0;
-    else
-        p->running--;
-    free(t);
-    if (p->stopping) {
-        if (p->running == 0 && !p->reconciling && p->stop_done) {
-            void (*done)(void *) = p->stop_done;
-            p->stop_done = NULL;
-            done(p->stop_arg);
+/* One processor thread: inbox rows and jobs while there are any, reconciliation when due,
+ * else sleep until woken (new webhooks, new jobs) or for a second (retries become due). */
+static void *worker_main(void *arg) {
+    srv_processor *p = arg;
+    srv_app *app = p->app;
+    for (;;) {
+        int did = 0, reconcile_now = 0;
+        int64_t now = store_now_ms();
+        pthread_mutex_lock(&p->mu);
+        if (p->stopping) {
+            pthread_mutex_unlock(&p->mu);
+            break;
         }
-        return;
+        if (!p->reconciling && now >= p->next_reconcile) {
+            p->reconciling = reconcile_now = 1;
+            p->next_reconcile = now + app->cfg.reconcile_interval_ms;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (reconcile_now) {
+            reconcile(app);
+            pthread_mutex_lock(&p->mu);
+            p->reconciling = 0;
+            pthread_mutex_unlock(&p->mu);
+        }
+        did |= run_one(app);
+        did |= run_job(app);
+        if (!did) {
+            struct timespec until;
+            pthread_mutex_lock(&p->mu);
+            if (!p->woken && !p->stopping) {
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += 1;
+                pthread_cond_timedwait(&p->cond, &p->mu, &until);
+            }
+            p->woken = 0;
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    if (found)
-        schedule(p);
-}
-
-static void start_task(srv_processor *p, task_kind kind) {
-    task *t = calloc(1, sizeof(*t));
-    if (t == NULL)
-        return;
-    t->p = p;
-    t->kind = kind;
-    if (uv_queue_work(p->app->loop, &t->w, task_work, task_after) != 0) {
-        free(t);
-        return;
-    }
-    if (kind == TASK_RECONCILE)
-        p->reconciling = 1;
-    else
-        p->running++;
-}
-
-/* Fills the free task slots, alternating between the inbox and the job queue so neither
- * starves the other. */
-static void schedule(srv_processor *p) {
-    while (!p->stopping && p->running < p->max_running)
-        start_task(p, (p->turn++ & 1) ? TASK_JOB : TASK_WEBHOOK);
-}
-
-static void on_tick(uv_timer_t *timer) {
-    srv_processor *p = timer->data;
-    uint64_t now = uv_now(p->app->loop);
-    schedule(p);
-    if (!p->reconciling && now >= p->next_reconcile && !p->stopping) {
-        p->next_reconcile = now + (uint64_t)p->app->cfg.reconcile_interval_ms;
-        start_task(p, TASK_RECONCILE);
-    }
+    return NULL;
 }
 
 srv_processor *srv_processor_start(srv_app *app) {
     srv_processor *p = calloc(1, sizeof(*p));
+    int i;
     if (p == NULL)
         return NULL;
     p->app = app;
-    /* Leave worker threads for requests: the processor uses at most half. */
-    p->max_running = app->cfg.workers > 1 ? (int)app->cfg.workers / 2 : 1;
-    p->next_reconcile = uv_now(app->loop) + 2000; /* soon after start: backfill, heal */
-    uv_timer_init(app->loop, &p->timer);
-    p->timer.data = p;
-    uv_timer_start(&p->timer, on_tick, 0, 1000);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    p->next_reconcile = store_now_ms() + 2000; /* soon after start: backfill, heal */
+    for (i = 0; i < app->cfg.job_workers && i < MAX_THREADS; i++) {
+        if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0)
+            break;
+        p->nthreads++;
+    }
+    if (p->nthreads == 0) {
+        srv_processor_free(p);
+        return NULL;
+    }
     return p;
 }
 
 void srv_processor_wake(srv_processor *p) {
-    if (p != NULL)
-        schedule(p);
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->woken = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
 }
 
-void srv_processor_stop(srv_processor *p, void (*done)(void *), void *arg) {
-    p->stopping = 1;
-    uv_timer_stop(&p->timer);
-    uv_close((uv_handle_t *)&p->timer, NULL);
-    if (p->running == 0 && !p->reconciling) {
-        done(arg);
+void srv_processor_stop(srv_processor *p) {
+    int i;
+    if (p == NULL)
         return;
-    }
-    p->stop_done = done;
-    p->stop_arg = arg;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+    /* What a thread is doing finishes (calls to Shopify are cut short by the caller's
+     * shopify_client_cancel()); its lease makes an unfinished item run again after a restart. */
+    for (i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    p->nthreads = 0;
 }
 
 void srv_processor_free(srv_processor *p) {
+    if (p == NULL)
+        return;
+    srv_processor_stop(p);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cond);
     free(p);
 }

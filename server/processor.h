@@ -12,17 +12,17 @@
 #ifndef SRV_PROCESSOR_H
 #define SRV_PROCESSOR_H
 
-#include <uv.h>
-
 struct srv_app;
 
 typedef struct srv_processor srv_processor;
 
+/* Starts B2B_JOB_WORKERS threads of its own (not libuv's pool: this work waits on Shopify and
+ * SMTP for seconds, and must not hold up requests' store calls). */
 srv_processor *srv_processor_start(struct srv_app *app);
-/* Wakes it up (new webhooks stored). Loop thread only. */
+/* Wakes the threads (new webhooks stored, new jobs). Any thread. */
 void srv_processor_wake(srv_processor *p);
-/* Stops claiming; @p done is called on the loop once running tasks have finished. */
-void srv_processor_stop(srv_processor *p, void (*done)(void *arg), void *arg);
+/* Stops the threads after what they are doing; blocks until they have ended. */
+void srv_processor_stop(srv_processor *p);
 void srv_processor_free(srv_processor *p);
 
 /* Outcome of handling one webhook (exposed for tests). */
