@@ -61,6 +61,8 @@ static const setting settings[] = {
     {"B2B_RECONCILE_INTERVAL_MS", SET_INT, OFF(reconcile_interval_ms), "600000", 0, 1000,
      INT64_C(86400000),
      "how often Shopify is asked for drafts changed since the last poll (heals lost webhooks)"},
+    {"B2B_LEASE_MS", SET_INT, OFF(lease_ms), "60000", 0, 1000, 3600000,
+     "a webhook or job claimed by a processor that crashed is taken up again after this"},
     {"B2B_MAX_BODY", SET_INT, OFF(max_body), "1048576", 0, 1024, INT64_C(1) << 30,
      "largest request body in bytes (413 beyond)"},
     {"B2B_MAX_HEADER", SET_INT, OFF(max_header), "16384", 0, 1024, 1 << 20,

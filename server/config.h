@@ -32,6 +32,7 @@ typedef struct srv_config {
     char *shopify_tag_changes;            /* B2B_SHOPIFY_TAG_CHANGES */
     char *shopify_metafield_namespace;    /* B2B_SHOPIFY_METAFIELD_NAMESPACE */
     int64_t reconcile_interval_ms;        /* B2B_RECONCILE_INTERVAL_MS */
+    int64_t lease_ms;                     /* B2B_LEASE_MS */
     int64_t max_body;                     /* B2B_MAX_BODY bytes */
     int64_t max_header;                   /* B2B_MAX_HEADER bytes */
     int64_t max_connections;              /* B2B_MAX_CONNECTIONS */

@@ -17,7 +17,6 @@
 #include "shopify/admin.h"
 #include "workflow.h"
 
-#define LEASE_MS             60000            /* a claimed webhook is retried after a crash */
 #define RETRY_BASE_MS        5000             /* first retry after a retryable failure */
 #define RETRY_MAX_MS         (30 * 60 * 1000) /* at most half an hour apart */
 #define MAX_ATTEMPTS         12    /* then the webhook is failed for good, visible to staff */
@@ -62,17 +61,29 @@ static int64_t body_id(json_t *body, const char *key) {
     return 0;
 }
 
-/* The company a company_* topic is about: "company_id" at the top or one level down. */
+/* The company of an object: "company_id", or a Company gid in "admin_graphql_api_id" (the
+ * object itself) or under "company". */
+static int64_t company_in(json_t *obj) {
+    const char *gid = json_string_value(json_object_get(obj, "admin_graphql_api_id"));
+    int64_t id = body_id(obj, "company_id");
+    if (id == 0 && gid != NULL && strncmp(gid, "gid://shopify/Company/", 22) == 0)
+        id = shopify_gid_id(gid);
+    if (id == 0 && json_is_object(json_object_get(obj, "company")))
+        id = company_in(json_object_get(obj, "company"));
+    return id;
+}
+
+/* The company a company_* topic is about: in the body, or one level down (e.g. a contact's). */
 static int64_t company_of(const char *topic, json_t *body) {
     const char *key;
     json_t *v;
     int64_t id;
-    if (strncmp(topic, "companies/", 10) == 0)
-        return body_id(body, "id");
-    if ((id = body_id(body, "company_id")) != 0)
+    if (strncmp(topic, "companies/", 10) == 0 && (id = body_id(body, "id")) != 0)
+        return id;
+    if ((id = company_in(body)) != 0)
         return id;
     json_object_foreach(body, key, v) {
-        if (json_is_object(v) && (id = body_id(v, "company_id")) != 0)
+        if (json_is_object(v) && (id = company_in(v)) != 0)
             return id;
     }
     return 0;
@@ -527,7 +538,7 @@ static int run_one(srv_app *app) {
     if (c == NULL)
         return 0;
     memset(&w, 0, sizeof(w));
-    if (store_webhook_claim(c, now, LEASE_MS, &w) != SRV_OK) {
+    if (store_webhook_claim(c, now, app->cfg.lease_ms, &w) != SRV_OK) {
         db_release(app->db, c);
         return 0;
     }
@@ -681,7 +692,7 @@ static int run_job(srv_app *app) {
         return 0;
     memset(&j, 0, sizeof(j));
     snprintf(worker, sizeof(worker), "pid-%ld", (long)getpid());
-    if (store_job_claim(c, worker, now, LEASE_MS, &j) != SRV_OK) {
+    if (store_job_claim(c, worker, now, app->cfg.lease_ms, &j) != SRV_OK) {
         db_release(app->db, c);
         return 0;
     }

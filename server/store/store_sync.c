@@ -33,6 +33,10 @@ static int redact(db_conn *c, int64_t shop_id, const char *email, int64_t *out_r
         "(SELECT id FROM users WHERE shop_id = $1 AND email = $2)",
         "UPDATE users SET email = 'redacted-' || id || '@redacted.invalid', name = '', "
         "active = 0 WHERE shop_id = $1 AND email = $2",
+        /* Processed deliveries that mention the customer keep nothing of them. */
+        "UPDATE webhook_inbox SET body = '{\"redacted\":true}' WHERE status IN ('done', 'failed') "
+        "AND shop_domain = (SELECT domain FROM shops WHERE id = $1) AND lower(body) LIKE '%' || "
+        "$2 || '%'",
     };
     static const char *const all[] = {
         "UPDATE orders SET contact_email = '' WHERE shop_id = $1",
@@ -42,6 +46,8 @@ static int redact(db_conn *c, int64_t shop_id, const char *email, int64_t *out_r
         "active = 0 WHERE shop_id = $1",
         "DELETE FROM sessions WHERE shop_id = $1",
         "DELETE FROM login_codes WHERE shop_id = $1",
+        "UPDATE webhook_inbox SET body = '{\"redacted\":true}' WHERE status IN ('done', 'failed') "
+        "AND shop_domain = (SELECT domain FROM shops WHERE id = $1)",
     };
     const char *const *stmts = email ? by_email : all;
     size_t n = email ? sizeof(by_email) / sizeof(by_email[0]) : sizeof(all) / sizeof(all[0]), i;

@@ -1,0 +1,1137 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the Shopify ingestion (issue #5): the real Shopify simulator
+(tests/shopify-sim/simulator.py) and the real b2bbudget-server, wired to each other over loopback
+HTTP, checked through the store (sqlite3 / psql) and the simulator's /_sim/state.
+
+Runs against one backend per invocation (like tests/http):
+  B2B_SERVER_BIN=/path/to/b2bbudget-server B2B_TEST_BACKEND=sqlite /usr/bin/python3 test_ingest.py
+  B2B_SERVER_BIN=... B2B_TEST_BACKEND=pg B2B_PG_URL_FILE=.../pg_url /usr/bin/python3 test_ingest.py
+Each test class gets its own database, simulator and server. Every wait is bounded.
+
+Where a state cannot yet be reached through an API (the portal's approve endpoint comes in a
+later issue), the test sets it up in SQL; those places are marked "SETUP THROUGH SQL".
+"""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+import unittest
+import urllib.parse
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "http"))
+import harness as H  # noqa: E402
+
+SIM_DIR = os.path.join(H.SOURCE_DIR, "tests", "shopify-sim")
+SIM_PY = os.path.join(SIM_DIR, "simulator.py")
+SEED = os.path.join(SIM_DIR, "seed-test.json")
+FIXTURES = os.path.join(H.SOURCE_DIR, "tests", "fixtures", "shopify")
+PYTHON = os.environ.get("B2B_SIM_PYTHON", "/usr/bin/python3" if os.path.exists("/usr/bin/python3")
+                        else sys.executable)
+
+SHOP = "b2b-test.myshopify.com"  # the seed's shop domain
+SECRET = "test_secret_key"  # the seed's client secret = webhook HMAC key (SOURCES.md vectors)
+TOKEN = "shpat_test_static_token"
+D1 = 890612572568261625  # seed draft #D1 (also the id of Shopify's sample payloads)
+LEASE_S = 5  # B2B_LEASE_MS of the crash tests: a crashed claim is retried after this
+WAIT = 20.0  # default bound of a wait for the processor
+
+
+def hmac_b64(secret, body):
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def cents(s):
+    """'436.00' -> 43600 (exact, two decimals)."""
+    neg = s.startswith("-")
+    whole, _, frac = s.lstrip("-").partition(".")
+    v = int(whole) * 100 + int((frac + "00")[:2])
+    return -v if neg else v
+
+
+def wait_until(pred, timeout=WAIT, interval=0.1, msg="condition"):
+    """Polls @pred until it returns a truthy value; fails the test after @timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, msg))
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- simulator process
+
+
+class Simulator:
+    def __init__(self, cwd, args=()):
+        self.cwd = cwd
+        self.args = list(args)
+        self.proc = None
+        self.url = None
+        self.port = None
+
+    def start(self, timeout=20.0):
+        self._err = open(os.path.join(self.cwd, "sim-stderr-%s.log" % uuid.uuid4().hex[:6]), "wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPIFY_SIM")}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self.proc = subprocess.Popen([PYTHON, SIM_PY, "--seed", SEED, "--port", "0"] + self.args,
+                                     cwd=self.cwd, env=env, stdout=subprocess.PIPE,
+                                     stderr=self._err, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while time.monotonic() < deadline and b"\n" not in buf:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                buf += chunk
+        if b"\n" not in buf:
+            self.stop()
+            raise RuntimeError("simulator did not start: %r" % buf)
+        self.url = json.loads(buf.split(b"\n", 1)[0])["listening"]
+        self.port = urllib.parse.urlsplit(self.url).port
+        return self
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc is not None and self.proc.stdout:
+            self.proc.stdout.close()
+        if getattr(self, "_err", None):
+            self._err.close()
+
+    def call(self, method, path, body=None, timeout=10.0, ok=(200, 201)):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            raw = json.dumps(body).encode() if body is not None else None
+            c.request(method, path, body=raw, headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+        finally:
+            c.close()
+        doc = json.loads(data.decode("utf-8")) if data else None
+        if ok and r.status not in ok:
+            raise AssertionError("simulator %s %s -> %d %r" % (method, path, r.status, doc))
+        return doc
+
+    def get(self, path):
+        return self.call("GET", path)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", path, body if body is not None else {}, **kw)
+
+    def state(self):
+        return self.get("/_sim/state")
+
+    def draft(self, ref):
+        return self.get("/_sim/drafts/" + urllib.parse.quote(str(ref), safe=""))
+
+    def completions(self, draft_id):
+        return self.state()["completions"].get(str(draft_id)) or {}
+
+    def idle(self, timeout=15):
+        return self.call("GET", "/_sim/webhooks/idle?timeout=%d" % timeout, ok=(200,))
+
+
+# ---------------------------------------------------------------- store access
+
+
+class Store:
+    """Queries on the test database; values come back typed (int/str/None) on both backends."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def rows(self, sql):
+        if self.db.kind == "sqlite":
+            return self.db.execute(sql)
+        proc = subprocess.run(
+            ["psql", "-X", "-q", "-t", "-A", "-F", "\x1f", "-R", "\x1e", "-P", "null=\x01",
+             "-v", "ON_ERROR_STOP=1", "-d", self.db.url, "-c", sql],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, text=True,
+            env=dict(os.environ, PGCONNECT_TIMEOUT="10"))
+        if proc.returncode != 0:
+            raise RuntimeError("psql failed: %s\nSQL: %s" % (proc.stderr, sql))
+        out = []
+        for rec in proc.stdout.rstrip("\n").split("\x1e"):
+            rec = rec.lstrip("\n")
+            if rec == "":
+                continue
+            row = []
+            for v in rec.split("\x1f"):
+                if v == "\x01":
+                    row.append(None)
+                elif re.fullmatch(r"-?\d+", v):
+                    row.append(int(v))
+                else:
+                    row.append(v)
+            out.append(row)
+        return out
+
+    def exec(self, sql):
+        return self.rows(sql)
+
+    def scalar(self, sql):
+        r = self.rows(sql)
+        return r[0][0] if r else None
+
+    def dicts(self, sql, cols):
+        return [dict(zip(cols, r)) for r in self.rows(sql)]
+
+
+ORDER_COLS = ["id", "public_id", "shopify_draft_id", "shopify_order_id", "name", "company_id",
+              "location_id", "contact_email", "shop_currency", "shop_net", "shop_gross",
+              "shop_goods", "presentment_currency", "presentment_net", "presentment_gross",
+              "presentment_goods", "lines_json", "content_hash", "content_version", "state",
+              "approved_version", "approved_by", "approved_at", "completed_without_approval",
+              "shopify_updated_at", "counted_kind", "counted_amount", "row_version", "note"]
+
+
+def q(s):
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------- the test base
+
+
+class IngestCase(unittest.TestCase):
+    """Per class: a database, a simulator (seed-test.json) and a server pointed at each other."""
+
+    SERVER_ENV = {}  # per-class extra settings
+    RECONCILE_MS = 600000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmpdir = H.make_tmpdir("b2b-ingest-%s-" % cls.__name__)
+        cls.data_dir = os.path.join(cls.tmpdir, "var")
+        cls.db = H.Database(cls.tmpdir)
+        cls.store = Store(cls.db)
+        cls.sim = None
+        cls.server = None
+        try:
+            cls.sim = Simulator(cls.tmpdir).start()
+            cls.start_server()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.server is not None:
+                cls.server.kill()
+            if cls.sim is not None:
+                cls.sim.stop()
+        finally:
+            try:
+                cls.db.drop()
+            finally:
+                if os.environ.get("B2B_TEST_KEEP") != "1":
+                    H.rmtree(cls.tmpdir)
+
+    @classmethod
+    def server_env(cls):
+        env = dict(
+            B2B_LISTEN="127.0.0.1:0",
+            DATABASE_URL=cls.db.url,
+            B2B_DATA_DIR=cls.data_dir,
+            B2B_WEB_ROOT=os.path.join(cls.tmpdir, "web"),
+            B2B_SHOPIFY_SHOP=SHOP,
+            B2B_SHOPIFY_API_BASE=cls.sim.url,
+            B2B_SHOPIFY_ACCESS_TOKEN=TOKEN,
+            B2B_SHOPIFY_CLIENT_SECRET=SECRET,
+            B2B_SHOPIFY_TIMEOUT_MS="3000",
+            B2B_RECONCILE_INTERVAL_MS=str(cls.RECONCILE_MS),
+            B2B_LOG_LEVEL="debug",
+            B2B_ADMIN_TOKEN="staff-" + uuid.uuid4().hex,
+        )
+        env.update(cls.SERVER_ENV)
+        return H.clean_env(**env)
+
+    @classmethod
+    def start_server(cls):
+        os.makedirs(os.path.join(cls.tmpdir, "web"), exist_ok=True)
+        cls.server = H.Server(cls.server_env(), cls.tmpdir)
+        cls.server.start()
+        cls.webhook_url = "http://127.0.0.1:%d/webhooks/shopify" % cls.server.port
+        cls.sim.post("/_sim/webhooks", {"url": cls.webhook_url})
+        return cls.server
+
+    @classmethod
+    def restart_server(cls, sig=signal.SIGKILL):
+        old = cls.server
+        old.stop(signum=sig)
+        cls.start_server()
+        return cls.server
+
+    def setUp(self):
+        self.assertIsNone(self.server.proc.poll(), "the server died:\n" + self.server.stderr()[-3000:])
+
+    def tearDown(self):
+        # Back to the default switches (drafts and the store stay for the next test).
+        self.sim.post("/_sim/faults", {"rate_429": 0, "rate_5xx": 0, "rate_timeout": 0, "next": [],
+                                       "complete_errors_next": [], "hang_s": 15})
+        self.sim.post("/_sim/bucket", {"available": 2000, "maximum": 2000, "restore_rate": 100})
+        self.sim.post("/_sim/webhooks", {"duplicate_rate": 0, "duplicate_next": 0, "drop_rate": 0,
+                                         "drop_next": 0, "hold": False, "delay_ms": 0,
+                                         "secret": None, "url": self.webhook_url})
+        self.sim.post("/_sim/webhooks/flush", {"order": "fifo"})
+
+    # ---- simulator shortcuts
+
+    def create_draft(self, lines=None, location="berlin", contact="besteller", **extra):
+        spec = {"company": "testfirma", "location": location, "contact": contact,
+                "lines": lines or [{"title": "Akkuschrauber 18V", "sku": "WZ-1001", "quantity": 2,
+                                    "price": "129.90"}]}
+        spec.update(extra)
+        return self.sim.post("/_sim/drafts", spec)
+
+    def update_draft(self, draft_id, **spec):
+        return self.sim.post("/_sim/drafts/%s/update" % draft_id, spec)
+
+    # ---- store shortcuts
+
+    def order(self, draft_id):
+        rows = self.store.dicts("SELECT %s FROM orders WHERE shopify_draft_id = %d" %
+                                (", ".join(ORDER_COLS), int(draft_id)), ORDER_COLS)
+        self.assertLessEqual(len(rows), 1, rows)
+        return rows[0] if rows else None
+
+    def failed_webhooks_of(self, draft_id):
+        """Inbox rows about @draft_id that failed for good (a reason to stop waiting)."""
+        return self.store.rows(
+            "SELECT webhook_id, topic, last_error FROM webhook_inbox WHERE status = 'failed' AND "
+            "(body LIKE '%%\"id\":%d,%%' OR body LIKE '%%\"id\":%d}%%' OR body LIKE '%%\"id\": %d,%%')"
+            % (int(draft_id), int(draft_id), int(draft_id)))
+
+    def wait_order(self, draft_id, pred=lambda o: True, timeout=WAIT, msg=None):
+        def check():
+            o = self.order(draft_id)
+            if o is not None and pred(o):
+                return o
+            failed = self.failed_webhooks_of(draft_id)
+            if failed:
+                raise AssertionError("webhooks about draft %s failed for good: %r; order now %r"
+                                     % (draft_id, failed, o))
+            return None
+        try:
+            return wait_until(check, timeout, msg=msg or "the order of draft %s" % draft_id)
+        except AssertionError as e:
+            raise AssertionError("%s; order now %r\nserver log tail:\n%s" % (
+                e, self.order(draft_id), self.log_tail())) from None
+
+    def inbox(self, webhook_id):
+        rows = self.store.dicts(
+            "SELECT id, webhook_id, topic, status, attempts, body, last_error, processed_at, "
+            "shop_domain FROM webhook_inbox WHERE webhook_id = %s" % q(webhook_id),
+            ["id", "webhook_id", "topic", "status", "attempts", "body", "last_error",
+             "processed_at", "shop_domain"])
+        return rows
+
+    def wait_inbox_done(self, webhook_id, timeout=WAIT):
+        def check():
+            rows = self.inbox(webhook_id)
+            if rows and rows[0]["status"] == "failed":
+                raise AssertionError("inbox row %s failed for good: %r" % (webhook_id, rows[0]))
+            return rows[0] if rows and rows[0]["status"] == "done" else None
+        try:
+            return wait_until(check, timeout, msg="inbox row %s done" % webhook_id)
+        except AssertionError as e:
+            raise AssertionError("%s; row now %r\nserver log tail:\n%s" % (
+                e, self.inbox(webhook_id), self.log_tail())) from None
+
+    def audit(self, order_id):
+        return self.store.dicts(
+            "SELECT event, from_state, to_state, content_version, actor_kind FROM audit_events "
+            "WHERE order_id = %d ORDER BY id" % order_id,
+            ["event", "from_state", "to_state", "content_version", "actor_kind"])
+
+    def log_tail(self, n=40):
+        return "\n".join(self.server.log_lines()[-n:])
+
+    def post_webhook(self, topic, body, webhook_id=None, secret=SECRET, headers=None, drop=()):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        h = {"Content-Type": "application/json",
+             "X-Shopify-Topic": topic,
+             "X-Shopify-Hmac-Sha256": hmac_b64(secret, raw),
+             "X-Shopify-Shop-Domain": SHOP,
+             "X-Shopify-API-Version": "2026-01",
+             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+             "X-Shopify-Event-Id": str(uuid.uuid4()),
+             "X-Shopify-Triggered-At": "2026-01-05T10:00:00.000Z"}
+        h.update(headers or {})
+        for k in drop:
+            h.pop(k, None)
+        return self.server.request("POST", "/webhooks/shopify", h, raw)
+
+    def wait_reconciled_once(self, timeout=15):
+        """The first reconciliation runs about 2 s after the start: it backfills the seed."""
+        e = self.server.wait_for_log(lambda e: e.get("msg") == "reconciliation done", timeout)
+        self.assertIsNotNone(e, "no reconciliation within %ds:\n%s" % (timeout, self.log_tail()))
+
+
+# ================================================================ the webhook endpoint
+
+
+class TestWebhookEndpoint(IngestCase):
+    """POST /webhooks/shopify: what is stored and acknowledged, what is refused."""
+
+    def inbox_count(self):
+        return self.store.scalar("SELECT count(*) FROM webhook_inbox")
+
+    def test_01_official_sample_payload_is_stored_acknowledged_and_processed(self):
+        with open(os.path.join(FIXTURES, "webhook_draft_orders_create.json"), "rb") as f:
+            raw = f.read()
+        wid = "sample-" + uuid.uuid4().hex
+        r = self.post_webhook("draft_orders/create", raw, webhook_id=wid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"status": "stored"})
+        rows = self.inbox(wid)
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0]["topic"], "draft_orders/create")
+        self.assertEqual(rows[0]["shop_domain"], SHOP)
+        self.assertEqual(rows[0]["body"].encode("utf-8"), raw, "the body is stored byte for byte")
+        # The sample's id (beyond 2^53) is seed draft #D1: the processor fetches it and ingests it.
+        self.wait_inbox_done(wid)
+        o = self.wait_order(D1)
+        self.assertEqual(o["shopify_draft_id"], D1)
+        self.assertEqual(o["name"], "#D1")
+
+    def test_02_hmac_vectors_of_sources_md(self):
+        with open(os.path.join(FIXTURES, "webhook_draft_orders_delete.json"), "rb") as f:
+            raw = f.read()
+        self.assertEqual(len(raw), 31)
+        vectors = [(raw, "ZvIk2ag4PrT644cCk/KKxjB73lS6ARHX01HEQlBG5Tg="),
+                   (b'{"id":890612572568261625}', "oD8R5trU+YMhhQnqVznIs8we52DuCkOA4zgm3TtNfTg=")]
+        for body, mac in vectors:
+            self.assertEqual(hmac_b64(SECRET, body), mac, "the vector itself")
+            wid = "vector-" + uuid.uuid4().hex
+            r = self.post_webhook("draft_orders/delete", body, webhook_id=wid,
+                                  headers={"X-Shopify-Hmac-Sha256": mac})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(len(self.inbox(wid)), 1)
+            self.wait_inbox_done(wid)
+        # Shopify's sample delete names #D1: its approval case is cancelled.
+        self.wait_order(D1, lambda o: o["state"] == "cancelled")
+
+    def test_03_wrong_hmac_is_401_and_nothing_stored(self):
+        before = self.inbox_count()
+        body = b'{"id":890612572568261625}'
+        for mac in ("oD8R5trU+YMhhQnqVznIs8we52DuCkOA4zgm3TtNfTh=",  # one character off
+                    hmac_b64("another_secret", body), "", "not base64 at all"):
+            wid = "bad-" + uuid.uuid4().hex
+            r = self.post_webhook("draft_orders/update", body, webhook_id=wid,
+                                  headers={"X-Shopify-Hmac-Sha256": mac})
+            if mac == "":
+                self.assertEqual(r.status, 400, r)  # an empty header counts as missing
+            else:
+                self.assertEqual(r.status, 401, r)
+            self.assertEqual(self.inbox(wid), [])
+        # The body changed after signing (one byte).
+        wid = "tampered-" + uuid.uuid4().hex
+        r = self.post_webhook("draft_orders/update", b'{"id":890612572568261626}', webhook_id=wid,
+                              headers={"X-Shopify-Hmac-Sha256": hmac_b64(SECRET, body)})
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(self.inbox_count(), before)
+
+    def test_04_missing_headers_are_400_and_nothing_stored(self):
+        before = self.inbox_count()
+        for header in ("X-Shopify-Topic", "X-Shopify-Hmac-Sha256", "X-Shopify-Shop-Domain",
+                       "X-Shopify-Webhook-Id"):
+            r = self.post_webhook("draft_orders/update", {"id": D1}, drop=(header,))
+            self.assertEqual(r.status, 400, "%s missing: %r" % (header, r))
+            self.assertEqual(r.json()["error"]["code"], "missing_header", r)
+        self.assertEqual(self.inbox_count(), before)
+
+    def test_05_broken_json_is_400_and_nothing_stored(self):
+        before = self.inbox_count()
+        for raw in (b'{"id": 890612572568261625', b"", b"[1,2]", b"\xff\xfe{}"):
+            r = self.post_webhook("draft_orders/update", raw)
+            self.assertEqual(r.status, 400, "%r: %r" % (raw, r))
+        self.assertEqual(self.inbox_count(), before)
+
+    def test_06_unknown_topic_is_200_and_nothing_stored(self):
+        before = self.inbox_count()
+        wid = "unknown-" + uuid.uuid4().hex
+        r = self.post_webhook("products/create", {"id": 1}, webhook_id=wid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"status": "ignored"})
+        self.assertEqual(self.inbox(wid), [])
+        self.assertEqual(self.inbox_count(), before)
+
+    def test_07_header_names_are_case_insensitive_and_duplicates_acknowledged(self):
+        body = json.dumps({"id": D1}).encode()
+        wid = "case-" + uuid.uuid4().hex
+        h = {"x-shopify-topic": "companies/delete", "X-SHOPIFY-HMAC-SHA256": hmac_b64(SECRET, body),
+             "x-Shopify-shop-domain": SHOP, "x-shopify-webhook-id": wid,
+             "Content-Type": "application/json"}
+        r = self.server.request("POST", "/webhooks/shopify", h, body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"status": "stored"})
+        r = self.server.request("POST", "/webhooks/shopify", h, body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"status": "duplicate"})
+        self.assertEqual(len(self.inbox(wid)), 1)
+
+
+# ================================================================ drafts, end to end
+
+
+# Two lines, a discount-free shipping line, 19 % VAT rounded half-up per line and on shipping:
+#   subtotal 2 x 129.90 + 4 x 19.95 = 339.60; tax 49.36 + 15.16 + 1.88 = 66.40; shipping 9.90
+#   total 415.90 -> gross 41590, net = total - tax = 34950, goods = subtotal = 33960
+LINES_A = [{"title": "Akkuschrauber 18V", "sku": "WZ-1001", "quantity": 2, "price": "129.90"},
+           {"title": "Bitset 32-teilig", "sku": "WZ-1002", "quantity": 4, "price": "19.95"}]
+# The same with 5 screwdrivers: subtotal 729.30; tax 123.41 + 15.16 + 1.88 = 140.45;
+#   total 729.30 + 9.90 + 140.45 = 879.65 -> gross 87965, net 73920, goods 72930
+LINES_B = [{"title": "Akkuschrauber 18V", "sku": "WZ-1001", "quantity": 5, "price": "129.90"},
+           {"title": "Bitset 32-teilig", "sku": "WZ-1002", "quantity": 4, "price": "19.95"}]
+
+
+class TestDrafts(IngestCase):
+    """Drafts created and changed in the simulator reach the store through webhooks and
+    GraphQL; reconciliation every 1.5 s heals what the webhooks lose."""
+
+    RECONCILE_MS = 1500
+
+    def assertAmounts(self, o, gross, net, goods, currency="EUR"):
+        self.assertEqual((o["shop_currency"], o["shop_gross"], o["shop_net"], o["shop_goods"]),
+                         (currency, gross, net, goods), o)
+
+    def location_of(self, o):
+        return self.store.rows("SELECT l.shopify_id, l.name, l.currency, c.shopify_id FROM locations l "
+                               "JOIN companies c ON c.id = l.company_id WHERE l.id = %d"
+                               % o["location_id"])[0]
+
+    def test_create_b2b_draft_becomes_draft_order(self):
+        d = self.create_draft(LINES_A, shipping="9.90", note="Bitte bis Freitag")
+        # The simulator's own figures agree with the hand computation above.
+        self.assertEqual((d["subtotal"], d["tax"], d["shipping"], d["total"]),
+                         ("339.60", "66.40", "9.90", "415.90"))
+        row = self.wait_inbox_done(d["webhook_id"])
+        self.assertEqual(row["topic"], "draft_orders/create")
+        o = self.wait_order(d["id"])
+        self.assertEqual(o["state"], "draft")
+        self.assertEqual(o["name"], d["name"])
+        self.assertAmounts(o, 41590, 34950, 33960)
+        self.assertEqual((o["presentment_currency"], o["presentment_gross"], o["presentment_net"],
+                          o["presentment_goods"]), ("EUR", 41590, 34950, 33960))
+        self.assertEqual(o["content_version"], 1)
+        self.assertEqual(o["completed_without_approval"], 0)
+        self.assertEqual(o["contact_email"], "besteller@example.com")
+        self.assertEqual(self.location_of(o), [6001, "Berlin", "EUR", 5001])
+        lines = json.loads(o["lines_json"])
+        self.assertEqual(len(lines), 2, lines)
+        text = json.dumps(lines)
+        for needle in ("Akkuschrauber 18V", "WZ-1001", "Bitset 32-teilig", "WZ-1002"):
+            self.assertIn(needle, text)
+        self.assertEqual(sorted(l.get("quantity") for l in lines), [2, 4], lines)
+        self.assertRegex(o["public_id"], r"^[A-Za-z0-9_-]{8,}$")
+        self.assertNotIn(str(d["id"]), o["public_id"])
+        self.assertEqual(self.audit(o["id"]), [{"event": "received", "from_state": "none",
+                                                "to_state": "draft", "content_version": 1,
+                                                "actor_kind": "shopify"}])
+
+    def test_presentment_currency_of_the_location(self):
+        # Zürich (CHF), rate 0.95: unit 24.50 -> 23.28 (half-up per unit), x10 = 232.80;
+        # VAT 8.1 %: shop 245.00 + 19.85 = 264.85; presentment 232.80 + 18.86 = 251.66.
+        d = self.create_draft([{"title": "Schutzhelm", "sku": "AS-2001", "quantity": 10,
+                                "price": "24.50"}], location="zuerich", tax_rate="0.081",
+                              presentment_currency="CHF", presentment_rate="0.95")
+        self.assertEqual((d["total"], d["presentment_total"]), ("264.85", "251.66"))
+        o = self.wait_order(d["id"])
+        self.assertAmounts(o, 26485, 24500, 24500)
+        self.assertEqual((o["presentment_currency"], o["presentment_gross"], o["presentment_net"],
+                          o["presentment_goods"]), ("CHF", 25166, 23280, 23280))
+        self.assertEqual(self.location_of(o), [6002, "Zürich", "CHF", 5001])
+
+    def test_non_b2b_draft_is_left_alone(self):
+        d = self.sim.post("/_sim/drafts", {"lines": ["Kaffee:1:9.99"]})
+        row = self.wait_inbox_done(d["webhook_id"])
+        self.assertEqual(row["attempts"], 1)
+        # Two reconciliation intervals later there is still no approval case.
+        time.sleep(3.5)
+        self.assertIsNone(self.order(d["id"]))
+
+    def test_duplicate_delivery_is_one_row_one_order_one_event(self):
+        self.sim.post("/_sim/webhooks", {"duplicate_next": 1, "duplicate_mode": "same_id"})
+        d = self.create_draft(LINES_A)
+        self.assertEqual(self.sim.idle()["idle"], True)
+        deliveries = [x for x in self.sim.state()["webhooks"]["deliveries"]
+                      if x["webhook_id"] == d["webhook_id"]]
+        self.assertEqual([x["result"] for x in deliveries], ["ok", "ok"], deliveries)
+        self.assertEqual(len(self.inbox(d["webhook_id"])), 1)
+        o = self.wait_order(d["id"])
+        self.wait_inbox_done(d["webhook_id"])
+        # A late duplicate, after processing, changes nothing either.
+        self.sim.post("/_sim/webhooks/redeliver", {"webhook_id": d["webhook_id"]})
+        self.assertEqual(self.sim.idle()["idle"], True)
+        time.sleep(1.0)
+        self.assertEqual(len(self.inbox(d["webhook_id"])), 1)
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM orders WHERE shopify_draft_id = %d"
+                                           % d["id"]), 1)
+        self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received"])
+
+    def test_out_of_order_updates_newest_content_wins(self):
+        d = self.create_draft(LINES_A, shipping="9.90")
+        self.wait_order(d["id"])
+        self.sim.post("/_sim/webhooks", {"hold": True})
+        u1 = self.update_draft(d["id"], lines=[dict(LINES_A[0], quantity=3), LINES_A[1]])
+        u2 = self.update_draft(d["id"], lines=LINES_B)
+        self.sim.post("/_sim/webhooks", {"hold": False})
+        self.assertEqual(self.sim.post("/_sim/webhooks/flush", {"order": "reverse"})["flushed"], 2)
+        self.assertEqual(self.sim.idle()["idle"], True)
+        order = [x["webhook_id"] for x in self.sim.state()["webhooks"]["deliveries"]
+                 if x["webhook_id"] in (u1["webhook_id"], u2["webhook_id"])]
+        self.assertEqual(order, [u2["webhook_id"], u1["webhook_id"]], "delivered newest first")
+        self.wait_inbox_done(u1["webhook_id"])
+        self.wait_inbox_done(u2["webhook_id"])
+        o = self.wait_order(d["id"], lambda o: o["shop_gross"] == 87965)
+        self.assertEqual(o["state"], "draft")
+        self.assertEqual(o["content_version"], 2)
+        self.assertAmounts(o, 87965, 73920, 72930)
+        self.assertEqual(sorted(l["quantity"] for l in json.loads(o["lines_json"])), [4, 5])
+        self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received", "revised"])
+
+    def test_update_with_changed_lines_is_revised(self):
+        d = self.create_draft(LINES_A, shipping="9.90")
+        o1 = self.wait_order(d["id"])
+        u = self.update_draft(d["id"], lines=LINES_B)
+        self.wait_inbox_done(u["webhook_id"])
+        o = self.wait_order(d["id"], lambda o: o["content_version"] == 2)
+        self.assertEqual(o["state"], "draft")
+        self.assertAmounts(o, 87965, 73920, 72930)
+        self.assertNotEqual(o["content_hash"], o1["content_hash"])
+        self.assertEqual(self.audit(o["id"])[-1], {"event": "revised", "from_state": "draft",
+                                                   "to_state": "draft", "content_version": 2,
+                                                   "actor_kind": "shopify"})
+
+    def test_note_only_update_is_not_a_revision(self):
+        d = self.create_draft(LINES_A)
+        o1 = self.wait_order(d["id"])
+        u = self.update_draft(d["id"], note="nur eine Notiz")
+        self.wait_inbox_done(u["webhook_id"])
+        o = self.wait_order(d["id"], lambda o: o["shopify_updated_at"] > o1["shopify_updated_at"])
+        self.assertEqual((o["state"], o["content_version"], o["content_hash"]),
+                         ("draft", 1, o1["content_hash"]))
+        self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received"])
+
+    def test_revision_voids_an_approval(self):
+        d = self.create_draft(LINES_A, shipping="9.90")
+        o = self.wait_order(d["id"])
+        approver = self.store.scalar("SELECT id FROM users WHERE email = 'genehmiger@example.com'")
+        self.assertIsNotNone(approver, "the company sync brought the approver")
+        # SETUP THROUGH SQL: the portal's approve endpoint comes in a later issue, so the order
+        # is put into `approved` (bound to its current content version) directly.
+        now = int(time.time() * 1000)
+        self.store.exec("UPDATE orders SET state = 'approved', approved_version = content_version, "
+                        "approved_by = %d, approved_at = %d, row_version = row_version + 1 "
+                        "WHERE id = %d" % (approver, now, o["id"]))
+        u = self.update_draft(d["id"], lines=LINES_B)
+        self.wait_inbox_done(u["webhook_id"])
+        o = self.wait_order(d["id"], lambda o: o["content_version"] == 2)
+        self.assertEqual(o["state"], "draft")
+        self.assertAmounts(o, 87965, 73920, 72930)
+        self.assertNotEqual(o["approved_version"], o["content_version"], "the approval is void")
+        self.assertEqual(self.audit(o["id"])[-1], {"event": "revised", "from_state": "approved",
+                                                   "to_state": "draft", "content_version": 2,
+                                                   "actor_kind": "shopify"})
+
+    def test_dropped_webhook_is_healed_by_reconciliation(self):
+        self.sim.post("/_sim/webhooks", {"drop_next": 1})
+        d = self.create_draft(LINES_A, shipping="9.90")
+        events = [e for e in self.sim.state()["webhooks"]["events"]
+                  if e["webhook_id"] == d["webhook_id"]]
+        self.assertEqual([e["fate"] for e in events], ["dropped"])
+        start = time.monotonic()
+        o = self.wait_order(d["id"], timeout=15)
+        self.assertLess(time.monotonic() - start, 15)
+        self.assertEqual(self.inbox(d["webhook_id"]), [], "never delivered")
+        fed = self.store.rows("SELECT webhook_id, status FROM webhook_inbox WHERE webhook_id LIKE "
+                              "'reconcile:%d:%%'" % d["id"])
+        self.assertGreaterEqual(len(fed), 1, fed)
+        self.assertEqual(o["state"], "draft")
+        self.assertAmounts(o, 41590, 34950, 33960)
+        self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received"])
+
+    def test_dropped_update_is_healed_by_reconciliation(self):
+        d = self.create_draft(LINES_A, shipping="9.90")
+        self.wait_order(d["id"])
+        self.sim.post("/_sim/webhooks", {"drop_next": 1})
+        self.update_draft(d["id"], lines=LINES_B)
+        o = self.wait_order(d["id"], lambda o: o["content_version"] == 2, timeout=15)
+        self.assertAmounts(o, 87965, 73920, 72930)
+
+    def test_delete_cancels(self):
+        d = self.create_draft(LINES_A)
+        self.wait_order(d["id"])
+        r = self.sim.post("/_sim/drafts/%d/delete" % d["id"])
+        self.wait_inbox_done(r["webhook_id"])
+        o = self.wait_order(d["id"], lambda o: o["state"] == "cancelled")
+        self.assertEqual(self.audit(o["id"])[-1]["event"], "deleted")
+        self.assertEqual(self.audit(o["id"])[-1]["to_state"], "cancelled")
+
+    def test_shop_completes_the_draft_without_approval(self):
+        d = self.create_draft(LINES_A)
+        self.wait_order(d["id"])
+        r = self.sim.post("/_sim/drafts/%d/complete" % d["id"])
+        self.assertEqual(r["status"], "completed")
+        self.wait_inbox_done(r["webhook_id"])
+        o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
+        self.assertEqual(o["completed_without_approval"], 1)
+        self.assertEqual(o["shopify_order_id"], r["order"]["id"])
+        self.assertIsNone(o["approved_by"])
+        c = self.sim.completions(d["id"])
+        self.assertEqual((c.get("admin"), c.get("completed"), c.get("calls")), (1, 0, 0), c)
+        ev = self.audit(o["id"])[-1]
+        self.assertEqual((ev["event"], ev["from_state"], ev["to_state"]),
+                         ("completed", "draft", "completed"))
+
+
+# ================================================================ company sync
+
+
+class TestCompanySync(IngestCase):
+    """Company webhooks re-sync the company: users with DOMAIN.md's role mapping and their
+    locations; a role changed in the portal (role_locked) survives."""
+
+    def users(self):
+        rows = self.store.rows(
+            "SELECT u.email, u.role, u.role_locked, u.active, l.shopify_id FROM users u "
+            "LEFT JOIN user_locations ul ON ul.user_id = u.id "
+            "LEFT JOIN locations l ON l.id = ul.location_id ORDER BY u.email, l.shopify_id")
+        out = {}
+        for email, role, locked, active, loc in rows:
+            u = out.setdefault(email, {"role": role, "locked": locked, "active": active,
+                                       "locations": []})
+            if loc is not None:
+                u["locations"].append(loc)
+        return out
+
+    def company_name(self):
+        return self.store.scalar("SELECT name FROM companies WHERE shopify_id = 5001")
+
+    def assertSeedRoles(self):
+        users = self.users()
+        self.assertEqual(users["chef@example.com"]["role"], "company_admin")  # main contact
+        self.assertEqual(users["chef@example.com"]["locations"], [6001, 6002])
+        self.assertEqual(users["genehmiger@example.com"]["role"], "approver")  # Location admin
+        self.assertEqual(users["genehmiger@example.com"]["locations"], [6001])
+        self.assertEqual(users["besteller@example.com"]["role"], "requester")  # Ordering only
+        self.assertEqual(users["besteller@example.com"]["locations"], [6001, 6002])
+        locs = self.store.rows("SELECT shopify_id, name, currency FROM locations ORDER BY shopify_id")
+        self.assertEqual(locs, [[6001, "Berlin", "EUR"], [6002, "Zürich", "CHF"]])
+
+    def test_0_first_draft_of_a_company_brings_its_people(self):
+        # The first reconciliation ingests the seed's drafts; the unknown company is synced.
+        wait_until(lambda: self.store.scalar("SELECT count(*) FROM orders") == 3,
+                   msg="the seed's orders")
+        self.assertEqual(self.company_name(), "Testfirma GmbH")
+        self.assertSeedRoles()
+        self.assertEqual(sorted(self.users()), ["besteller@example.com", "chef@example.com",
+                                                "genehmiger@example.com"])
+
+    def test_1_company_webhook_syncs_users_with_role_mapping(self):
+        wait_until(lambda: self.company_name(), msg="the company")
+        r = self.sim.post("/_sim/companies/testfirma/update", {"name": "Testfirma AG"})
+        row = self.wait_inbox_done(r["webhook_id"])
+        self.assertEqual(self.company_name(), "Testfirma AG",
+                         "companies/update did not re-sync: %r" % row["last_error"])
+        users = self.users()
+        self.assertEqual(users["chef@example.com"]["role"], "company_admin")  # main contact
+        self.assertEqual(users["chef@example.com"]["locations"], [6001, 6002])
+        self.assertEqual(users["genehmiger@example.com"]["role"], "approver")  # Location admin
+        self.assertEqual(users["genehmiger@example.com"]["locations"], [6001])
+        self.assertEqual(users["besteller@example.com"]["role"], "requester")  # Ordering only
+        self.assertEqual(users["besteller@example.com"]["locations"], [6001, 6002])
+        locs = self.store.rows("SELECT shopify_id, name, currency FROM locations ORDER BY shopify_id")
+        self.assertEqual(locs, [[6001, "Berlin", "EUR"], [6002, "Zürich", "CHF"]])
+
+    def test_2_new_contact_and_role_assignment(self):
+        r = contact = self.sim.post("/_sim/companies/testfirma/contacts",
+                          {"email": "Neu.Kontakt@Example.com", "first_name": "Nina",
+                           "last_name": "Neu", "roles": {"zuerich": "Ordering only"}})
+        row = self.wait_inbox_done(r["webhook_id"])
+        u = self.users().get("neu.kontakt@example.com")
+        self.assertIsNotNone(u, "company_contacts/create did not sync (%r): %r"
+                             % (row["last_error"], self.users()))
+        self.assertEqual((u["role"], u["locations"], u["active"]), ("requester", [6002], 1))
+        name = self.store.scalar("SELECT name FROM users WHERE email = 'neu.kontakt@example.com'")
+        self.assertEqual(name, "Nina Neu")
+        # Location admin at Berlin as well: the most privileged role wins, both locations.
+        r = self.sim.post("/_sim/contacts/%d/roles" % contact["id"],
+                          {"location": "berlin", "role": "Location admin"})
+        self.wait_inbox_done(r["webhook_id"])
+        u = self.users()["neu.kontakt@example.com"]
+        self.assertEqual((u["role"], u["locations"]), ("approver", [6001, 6002]))
+
+    def test_3_role_changed_in_the_portal_survives_the_next_sync(self):
+        wait_until(lambda: self.company_name(), msg="the first sync")
+        # SETUP THROUGH SQL: the portal's user management comes later; it sets role_locked.
+        self.store.exec("UPDATE users SET role = 'budget_admin', role_locked = 1 "
+                        "WHERE email = 'besteller@example.com'")
+        before = self.users()["besteller@example.com"]
+        r = self.sim.post("/_sim/companies/testfirma/update", {"name": "Testfirma KG"})
+        row = self.wait_inbox_done(r["webhook_id"])
+        self.assertEqual(self.company_name(), "Testfirma KG",
+                         "companies/update did not re-sync: %r" % row["last_error"])
+        after = self.users()["besteller@example.com"]
+        self.assertEqual((after["role"], after["locked"]), ("budget_admin", 1))
+        self.assertEqual(after["locations"], before["locations"])
+        # Unlocked users still follow Shopify.
+        self.assertEqual(self.users()["genehmiger@example.com"]["role"], "approver")
+
+
+# ================================================================ compliance
+
+
+class TestCompliance(IngestCase):
+    """customers/data_request, customers/redact and shop/redact (the fixture shapes)."""
+
+    EMAIL = "besteller@example.com"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The first reconciliation ingests the seed: #D1 and #D2 (besteller), #D3 (genehmiger).
+        try:
+            wait_until(lambda: cls.store.scalar("SELECT count(*) FROM orders") == 3, 20,
+                       msg="the seed's three orders")
+            # One more of the customer's drafts, delivered by webhook: Shopify's draft body
+            # carries the customer's email and name.
+            d = cls.sim.post("/_sim/drafts", {"company": "testfirma", "location": "berlin",
+                                              "contact": "besteller", "lines": ["Dübel:100:0.10"]})
+            cls.my_drafts = [D1, D1 + 1, d["id"]]
+            wait_until(lambda: cls.store.scalar("SELECT count(*) FROM orders") == 4, 20,
+                       msg="the webhook's order")
+        except AssertionError as e:
+            cls.seed_error = "%s\n%s" % (e, "\n".join(cls.server.log_lines()[-20:]))
+        else:
+            cls.seed_error = None
+
+    def setUp(self):
+        super().setUp()
+        if self.seed_error:
+            self.fail(self.seed_error)
+
+    def fixture(self, name, **subst):
+        with open(os.path.join(FIXTURES, name)) as f:
+            body = json.load(f)
+        body["shop_domain"] = SHOP
+        for k, v in subst.items():
+            if k == "email":
+                body["customer"]["email"] = v
+            elif k == "data_request_id":
+                body["data_request"]["id"] = v
+        return body
+
+    def send(self, topic, body):
+        r = self.sim.post("/_sim/webhooks/send", {"topic": topic, "body": body})
+        return self.wait_inbox_done(r["webhook_id"])
+
+    def mine(self):
+        return self.store.dicts("SELECT public_id, name, shop_gross, shop_net, shop_goods, state, "
+                                "contact_email FROM orders WHERE shopify_draft_id IN (%s) "
+                                "ORDER BY shopify_draft_id" % ", ".join(map(str, self.my_drafts)),
+                                ["public_id", "name", "gross", "net", "goods", "state", "email"])
+
+    def test_1_data_request_writes_the_export(self):
+        rid = 424242
+        mine = self.mine()
+        self.assertEqual([o["email"] for o in mine], [self.EMAIL] * 3)
+        self.send("customers/data_request",
+                  self.fixture("compliance_customers_data_request.json", email=self.EMAIL,
+                               data_request_id=rid))
+        path = os.path.join(self.data_dir, "exports", "data_request-%d.json" % rid)
+        self.assertTrue(os.path.exists(path), "no export at %s" % path)
+        with open(path) as f:
+            doc = json.load(f)
+        self.assertIn(self.EMAIL, json.dumps(doc))
+        self.assertEqual(doc.get("email"), self.EMAIL)
+        self.assertEqual(doc.get("data_request_id"), rid)
+        self.assertEqual((doc.get("portal_user") or {}).get("email"), self.EMAIL, doc)
+        exported = sorted(o["id"] for o in doc.get("orders", []))
+        self.assertEqual(exported, sorted(o["public_id"] for o in mine), doc)
+        self.assertEqual(sorted(o["name"] for o in doc["orders"]),
+                         sorted(o["name"] for o in mine))
+
+    def test_2_customers_redact_erases_the_email_keeping_orders(self):
+        before = self.mine()
+        self.send("customers/redact", self.fixture("compliance_customers_redact.json",
+                                                   email=self.EMAIL.upper()))
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM users WHERE lower(email) = %s"
+                                           % q(self.EMAIL)), 0)
+        after = self.mine()
+        self.assertEqual(len(after), 3)
+        for b, a in zip(before, after):
+            self.assertEqual(a["email"], "")
+            self.assertEqual({k: a[k] for k in ("public_id", "gross", "net", "goods", "state")},
+                             {k: b[k] for k in ("public_id", "gross", "net", "goods", "state")})
+        # Nobody else was touched.
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM users WHERE email = "
+                                           "'genehmiger@example.com'"), 1)
+        self.assertEqual(self.store.scalar("SELECT contact_email FROM orders WHERE "
+                                           "shopify_draft_id = %d" % (D1 + 2)),
+                         "genehmiger@example.com")
+        # The email is nowhere in the people and order tables any more.
+        for table, col in (("users", "email"), ("users", "name"), ("orders", "contact_email"),
+                           ("orders", "lines_json"), ("orders", "note"),
+                           ("audit_events", "actor_label"), ("audit_events", "note"),
+                           ("audit_events", "data_json")):
+            n = self.store.scalar("SELECT count(*) FROM %s WHERE lower(%s) LIKE %s"
+                                  % (table, col, q("%" + self.EMAIL + "%")))
+            self.assertEqual(n, 0, "%s.%s still holds %s" % (table, col, self.EMAIL))
+
+    def test_3_customers_redact_leaves_no_copy_in_the_webhook_inbox(self):
+        # "erases that email everywhere": the inbox keeps the raw bodies of processed
+        # webhooks, and Shopify's draft bodies carry the customer's email (and name).
+        rows = self.store.rows("SELECT topic, status FROM webhook_inbox WHERE "
+                               "lower(body) LIKE %s AND topic LIKE 'draft_orders/%%'"
+                               % q("%" + self.EMAIL + "%"))
+        self.assertEqual(rows, [], "processed draft webhook bodies still hold the redacted email")
+
+    def test_4_shop_redact_erases_all(self):
+        self.send("shop/redact", self.fixture("compliance_shop_redact.json"))
+        left = self.store.rows("SELECT email, name FROM users WHERE email NOT LIKE 'redacted-%' "
+                               "OR name <> ''")
+        self.assertEqual(left, [])
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM users WHERE active = 1"), 0)
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM orders WHERE contact_email <> ''"), 0)
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM orders"), 4, "orders are kept")
+
+
+# ================================================================ GraphQL faults
+
+
+class TestGraphQLFaults(IngestCase):
+    """429, 5xx and THROTTLED answers are retried: every webhook is processed, no order lost."""
+
+    def test_faults_while_ingesting(self):
+        self.wait_reconciled_once()
+        self.sim.post("/_sim/faults", {"next": ["throttled", "429", "503", "throttled", "500"],
+                                       "rate_429": 0.2, "rate_5xx": 0.2, "retry_after": "0.5"})
+        drafts = [self.create_draft([{"title": "Teil %d" % i, "quantity": i + 1, "price": "10.00"}])
+                  for i in range(5)]
+        for d in drafts:
+            self.wait_inbox_done(d["webhook_id"], timeout=90)
+        for i, d in enumerate(drafts):
+            o = self.wait_order(d["id"])
+            goods = (i + 1) * 1000
+            self.assertEqual((o["state"], o["shop_goods"], o["shop_gross"]),
+                             ("draft", goods, goods + (goods * 19 + 50) // 100))
+            self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received"])
+        st = self.sim.state()
+        results = [c.get("result") for c in st["calls"]["log"]]
+        self.assertIn("THROTTLED", results)
+        self.assertIn("fault:429", results)
+        self.assertTrue({"fault:503", "fault:500"} & set(results), results)
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM webhook_inbox WHERE status = 'failed'"),
+                         0, self.log_tail())
+
+    def test_throttled_bucket_delays_but_loses_nothing(self):
+        # A nearly empty bucket restoring slowly: the client waits as throttleStatus says.
+        self.sim.post("/_sim/bucket", {"available": 0, "restore_rate": 20})
+        d = self.create_draft(LINES_A, shipping="9.90")
+        self.wait_inbox_done(d["webhook_id"], timeout=60)
+        o = self.wait_order(d["id"])
+        self.assertEqual(o["shop_gross"], 41590)
+
+
+# ================================================================ crash and restart
+
+
+def approve_in_sql(store, order_id, approver_email="genehmiger@example.com"):
+    """SETUP THROUGH SQL (the portal's approve endpoint comes in a later issue): the order is put
+    into `approved`, bound to its current content, and its `shopify.complete` job is enqueued
+    the way the approval will enqueue it. Returns the job id."""
+    now = int(time.time() * 1000)
+    approver = store.scalar("SELECT id FROM users WHERE email = %s" % q(approver_email))
+    shop_id = store.scalar("SELECT shop_id FROM orders WHERE id = %d" % order_id)
+    store.exec("UPDATE orders SET state = 'approved', approved_version = content_version, "
+               "approved_by = %d, approved_at = %d, row_version = row_version + 1 WHERE id = %d"
+               % (approver, now, order_id))
+    key = "shopify.complete:%d:%s" % (order_id, uuid.uuid4().hex[:8])
+    store.exec("INSERT INTO jobs (shop_id, kind, payload, idempotency_key, status, attempts, "
+               "max_attempts, run_at, created_at, updated_at) VALUES (%d, 'shopify.complete', %s, "
+               "%s, 'queued', 0, 8, %d, %d, %d)"
+               % (shop_id, q(json.dumps({"order_id": order_id})), q(key), now, now, now))
+    return store.scalar("SELECT id FROM jobs WHERE idempotency_key = %s" % q(key))
+
+
+class CrashCase(IngestCase):
+    # A hanging GraphQL call must outlive the moment of the kill.
+    SERVER_ENV = {"B2B_SHOPIFY_TIMEOUT_MS": "15000", "B2B_LEASE_MS": str(LEASE_S * 1000)}
+
+    def wait_settled(self):
+        """The first reconciliation has fed the seed's drafts and they are processed, so the
+        next GraphQL call is the test's own."""
+        self.wait_reconciled_once()
+        wait_until(lambda: self.store.scalar(
+            "SELECT count(*) FROM webhook_inbox WHERE status IN ('pending', 'processing')") == 0
+            and self.store.scalar("SELECT count(*) FROM orders WHERE shopify_draft_id IN (%d, %d, %d)"
+                                  % (D1, D1 + 1, D1 + 2)) == 3,
+            msg="the seed's orders")
+
+    def job(self, job_id):
+        rows = self.store.dicts("SELECT status, attempts, last_error, max_attempts FROM jobs "
+                                "WHERE id = %d" % job_id,
+                                ["status", "attempts", "last_error", "max_attempts"])
+        return rows[0] if rows else None
+
+    def wait_job(self, job_id, pred, timeout=WAIT, msg="the job"):
+        def check():
+            j = self.job(job_id)
+            if j and pred(j):
+                return j
+            if j and j["status"] == "dead":
+                raise AssertionError("job %d is dead: %r" % (job_id, j))
+            return None
+        try:
+            return wait_until(check, timeout, msg=msg)
+        except AssertionError as e:
+            raise AssertionError("%s; job now %r\n%s" % (e, self.job(job_id), self.log_tail())) \
+                from None
+
+    def hang_next_call(self):
+        """The next GraphQL call hangs (no answer) long enough to kill the server during it."""
+        self.sim.post("/_sim/faults", {"next": ["timeout"], "hang_s": 20})
+
+    def new_order(self, lines=None):
+        d = self.create_draft(lines or LINES_A, shipping="9.90")
+        return d, self.wait_order(d["id"])
+
+
+class TestCrashRecovery(CrashCase):
+    """SIGKILL right after a webhook was acknowledged: the durable inbox processes it after
+    the restart (once the crashed claim's lease has expired)."""
+
+    def test_webhook_acknowledged_then_server_killed(self):
+        self.wait_settled()
+        self.hang_next_call()  # the processor claims the webhook and hangs in the draft fetch
+        d = self.create_draft(LINES_A, shipping="9.90")
+        wait_until(lambda: [x for x in self.sim.state()["webhooks"]["deliveries"]
+                            if x["webhook_id"] == d["webhook_id"] and x["result"] == "ok"],
+                   msg="the acknowledged delivery")
+        wait_until(lambda: (self.inbox(d["webhook_id"]) or [{}])[0].get("status") == "processing",
+                   msg="the processor's claim")
+        self.assertIsNone(self.order(d["id"]))
+        self.restart_server(signal.SIGKILL)
+        self.assertEqual(self.server.proc.poll(), None)
+        self.sim.post("/_sim/faults", {"next": [], "hang_s": 15})
+        restarted = int(time.time() * 1000)
+        row = self.wait_inbox_done(d["webhook_id"], timeout=LEASE_S + 30)
+        self.assertGreaterEqual(row["processed_at"], restarted)
+        self.assertGreaterEqual(row["attempts"], 2, "claimed before and after the crash")
+        o = self.wait_order(d["id"])
+        self.assertEqual((o["state"], o["shop_gross"]), ("draft", 41590))
+        self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received"])
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM orders WHERE shopify_draft_id = %d"
+                                           % d["id"]), 1)
+
+
+class TestCompletionJob(CrashCase):
+    """The `shopify.complete` job of an approved order completes the draft exactly once."""
+
+    def assertCompletedOnce(self, d, o):
+        c = self.sim.completions(d["id"])
+        self.assertEqual(c.get("completed"), 1, c)
+        self.assertEqual(c.get("admin", 0), 0, c)
+        self.assertEqual(o["state"], "completed")
+        self.assertEqual(o["completed_without_approval"], 0)
+        sim_draft = self.sim.draft(d["id"])
+        self.assertEqual(sim_draft["status"], "completed")
+        self.assertEqual(o["shopify_order_id"], sim_draft["order"]["id"])
+        self.assertEqual(len([x for x in self.sim.state()["orders"] if x["draft_id"] == d["id"]]), 1)
+        self.assertIn("b2b-approved", sim_draft["tags"])
+        owner = "gid://shopify/DraftOrder/%d" % d["id"]
+        mf = [m for m in self.sim.state()["metafields"] if m["owner"] == owner]
+        self.assertEqual([(m["namespace"], m["key"]) for m in mf], [("b2bbudget", "approval")], mf)
+        self.assertEqual(json.loads(mf[0]["value"]).get("order"), o["public_id"])
+
+    def test_1_completion_job_completes_exactly_once(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        job = approve_in_sql(self.store, o["id"])
+        self.wait_job(job, lambda j: j["status"] == "done")
+        o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
+        self.assertCompletedOnce(d, o)
+        # The completion webhook that follows changes nothing.
+        self.assertTrue(self.sim.idle()["idle"])
+        time.sleep(1.5)
+        o = self.order(d["id"])
+        self.assertCompletedOnce(d, o)
+        events = [e["event"] for e in self.audit(o["id"])]
+        self.assertEqual(events.count("completed"), 1, events)
+
+    def test_2_server_killed_while_the_job_runs(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        self.hang_next_call()  # the job's first call (metafieldsSet) hangs
+        job = approve_in_sql(self.store, o["id"])
+        self.wait_job(job, lambda j: j["status"] == "running", msg="the job's claim")
+        wait_until(lambda: any(c.get("result") == "fault:timeout"
+                               for c in self.sim.state()["calls"]["log"]), msg="the hanging call")
+        self.restart_server(signal.SIGKILL)
+        self.sim.post("/_sim/faults", {"next": [], "hang_s": 15})
+        self.wait_job(job, lambda j: j["status"] == "done", timeout=LEASE_S + 30)
+        o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
+        self.assertCompletedOnce(d, o)
+
+    def test_3_server_killed_right_after_shopify_completed(self):
+        # The answer of draftOrderComplete is lost with the process: the next attempt (or the
+        # completion webhook) must see the completed draft and not complete it again.
+        self.wait_settled()
+        d, o = self.new_order()
+        self.sim.post("/_sim/webhooks", {"hold": True})  # the completion webhook waits
+        job = approve_in_sql(self.store, o["id"])
+        wait_until(lambda: self.sim.completions(d["id"]).get("completed") == 1, 20, interval=0.01,
+                   msg="Shopify's completion")
+        self.restart_server(signal.SIGKILL)
+        self.sim.post("/_sim/webhooks", {"hold": False})
+        self.sim.post("/_sim/webhooks/flush", {"order": "fifo"})
+        self.wait_job(job, lambda j: j["status"] in ("done", "dead"), timeout=LEASE_S + 30)
+        self.assertEqual(self.job(job)["status"], "done")
+        o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
+        self.assertCompletedOnce(d, o)
+
+    def test_4_throttled_completion_happens_later_and_the_job_is_not_dead(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        # More THROTTLED answers than the client's 5 attempts per call: the job's first run fails
+        # and is retried later.
+        self.sim.post("/_sim/faults", {"next": ["throttled"] * 7})
+        job = approve_in_sql(self.store, o["id"])
+        j = self.wait_job(job, lambda j: j["attempts"] >= 1 and j["status"] == "queued"
+                          and j["last_error"], timeout=40, msg="a failed first attempt")
+        self.assertIn("THROTTL", j["last_error"].upper(), j)
+        self.assertEqual(self.sim.completions(d["id"]).get("completed", 0), 0)
+        self.assertEqual(self.order(d["id"])["state"], "approved")
+        j = self.wait_job(job, lambda j: j["status"] in ("done", "dead"), timeout=60)
+        self.assertEqual(j["status"], "done", j)
+        self.assertGreaterEqual(j["attempts"], 2)
+        o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
+        self.assertCompletedOnce(d, o)
+
+
+if __name__ == "__main__":
+    if not H.SERVER_BIN:
+        sys.exit("set B2B_SERVER_BIN to the b2bbudget-server binary")
+    unittest.main(verbosity=2)
