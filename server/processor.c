@@ -489,6 +489,10 @@ static srv_proc_result handle(srv_app *app, db_conn *c, srv_webhook *w, char *er
         snprintf(err, errlen, "store: %s", store_strerror(rc));
         return SRV_PROC_RETRY;
     }
+    /* A delivery after app/uninstalled means the app was installed again. */
+    if (shop.uninstalled_at != 0 && strcmp(t, "app/uninstalled") != 0 &&
+        store_shop_set_uninstalled(c, shop.id, 0) == SRV_OK)
+        shop.uninstalled_at = 0;
     if (strcmp(t, "draft_orders/create") == 0 || strcmp(t, "draft_orders/update") == 0)
         res = handle_draft(app, c, &shop, body_id(body, "id"), err, errlen);
     else if (strcmp(t, "draft_orders/delete") == 0)

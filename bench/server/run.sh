@@ -410,7 +410,7 @@ h_auto=$(pct "${R_RPS[healthz-warn]}" "${R_RPS[nginx-auto]}")
     echo "- tools: $versions"
     echo "- load: wrk, $threads threads, $conns connections, ${duration} s per row after a ${warmup} s warm-up, loopback"
     echo "- store: $orders seeded orders, a random one per request; response body $order_bytes bytes"
-    echo "- server: Release build, B2B_WORKERS=4 (default); log *warn* = no access log, *info* = default, one JSON line per request to a file"
+    echo "- server: Release build, default B2B_WORKERS (one store thread per CPU); log *warn* = no access log, *info* = default, one JSON line per request to a file"
     echo
     echo "| run | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU % | loop thread % | CPU µs/request | wrk CPU % | PostgreSQL CPU % | other load % |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
