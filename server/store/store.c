@@ -93,6 +93,41 @@ int srv__query1(db_conn *c, const char *sql, const db_param *p, int n, db_result
     return SRV_OK;
 }
 
+int srv__one(db_conn *c, const char *sql, const db_param *p, int n, srv__row_fn row, void *out) {
+    db_result *r = NULL;
+    int rc = srv__query1(c, sql, p, n, &r);
+    if (rc == SRV_OK) {
+        row(r, 0, out);
+    }
+    db_result_free(r);
+    return rc;
+}
+
+int srv__list(db_conn *c, const char *sql, const db_param *p, int n, srv__row_fn row, size_t size,
+              void **out, int *count) {
+    db_result *r = NULL;
+    *out = NULL;
+    *count = 0;
+    int rc = db_exec(c, sql, p, n, &r);
+    if (rc != DB_OK) {
+        return rc;
+    }
+    int rows = db_result_rows(r);
+    if (rows > 0) {
+        *out = calloc((size_t)rows, size);
+        if (!*out) {
+            db_result_free(r);
+            return SRV_ERROR;
+        }
+        for (int i = 0; i < rows; i++) {
+            row(r, i, (char *)*out + (size_t)i * size);
+        }
+    }
+    *count = rows;
+    db_result_free(r);
+    return SRV_OK;
+}
+
 int srv__tx_enter(db_conn *c, int *own) {
     *own = 0;
     if (db_in_transaction(c)) {
@@ -156,7 +191,8 @@ void store_shop_defaults(srv_shop *s, const char *domain) {
     "over_budget, four_eyes, language, reminder_hours, staff_email, uninstalled_at, created_at, "  \
     "updated_at"
 
-static void shop_row(const db_result *r, int i, srv_shop *s) {
+static void shop_row(const db_result *r, int i, void *dst) {
+    srv_shop *s = dst;
     memset(s, 0, sizeof *s);
     s->id = db_result_int(r, i, 0);
     srv__get(s->domain, sizeof s->domain, r, i, 1);
@@ -196,8 +232,7 @@ int store_shop_upsert(db_conn *c, srv_shop *s) {
                     db_text(s->staff_email),
                     srv__idp(s->uninstalled_at),
                     db_int(now)};
-    db_result *r = NULL;
-    int rc = srv__query1(
+    return srv__one(
         c,
         "INSERT INTO shops (domain, name, currency, timezone, fiscal_start_month, near_bp, "
         "budget_basis, over_budget, four_eyes, language, reminder_hours, staff_email, "
@@ -210,34 +245,17 @@ int store_shop_upsert(db_conn *c, srv_shop *s) {
         "language = excluded.language, reminder_hours = excluded.reminder_hours, "
         "staff_email = excluded.staff_email, uninstalled_at = excluded.uninstalled_at, "
         "updated_at = excluded.updated_at RETURNING " SHOP_COLS,
-        p, 14, &r);
-    if (rc == SRV_OK) {
-        shop_row(r, 0, s);
-    }
-    db_result_free(r);
-    return rc;
+        p, 14, shop_row, s);
 }
 
 int store_shop_get(db_conn *c, int64_t id, srv_shop *out) {
     db_param p[] = {db_int(id)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, "SELECT " SHOP_COLS " FROM shops WHERE id = $1", p, 1, &r);
-    if (rc == SRV_OK) {
-        shop_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, "SELECT " SHOP_COLS " FROM shops WHERE id = $1", p, 1, shop_row, out);
 }
 
 int store_shop_get_by_domain(db_conn *c, const char *domain, srv_shop *out) {
     db_param p[] = {db_text(domain)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, "SELECT " SHOP_COLS " FROM shops WHERE domain = $1", p, 1, &r);
-    if (rc == SRV_OK) {
-        shop_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, "SELECT " SHOP_COLS " FROM shops WHERE domain = $1", p, 1, shop_row, out);
 }
 
 /* Runs an UPDATE/DELETE; SRV_NOTFOUND when it touched no row. */
@@ -261,7 +279,8 @@ int store_shop_set_uninstalled(db_conn *c, int64_t shop_id, int64_t at) {
 
 #define COMPANY_COLS "id, shop_id, shopify_id, name, created_at, updated_at"
 
-static void company_row(const db_result *r, int i, srv_company *co) {
+static void company_row(const db_result *r, int i, void *dst) {
+    srv_company *co = dst;
     memset(co, 0, sizeof *co);
     co->id = db_result_int(r, i, 0);
     co->shop_id = db_result_int(r, i, 1);
@@ -274,29 +293,18 @@ static void company_row(const db_result *r, int i, srv_company *co) {
 int store_company_upsert(db_conn *c, srv_company *co) {
     db_param p[] = {db_int(co->shop_id), db_int(co->shopify_id), db_text(co->name),
                     db_int(store_now_ms())};
-    db_result *r = NULL;
-    int rc = srv__query1(c,
-                         "INSERT INTO companies (shop_id, shopify_id, name, created_at, "
-                         "updated_at) VALUES ($1, $2, $3, $4, $4) "
-                         "ON CONFLICT (shop_id, shopify_id) DO UPDATE SET name = excluded.name, "
-                         "updated_at = excluded.updated_at RETURNING " COMPANY_COLS,
-                         p, 4, &r);
-    if (rc == SRV_OK) {
-        company_row(r, 0, co);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c,
+                    "INSERT INTO companies (shop_id, shopify_id, name, created_at, "
+                    "updated_at) VALUES ($1, $2, $3, $4, $4) "
+                    "ON CONFLICT (shop_id, shopify_id) DO UPDATE SET name = excluded.name, "
+                    "updated_at = excluded.updated_at RETURNING " COMPANY_COLS,
+                    p, 4, company_row, co);
 }
 
 int store_company_get(db_conn *c, int64_t id, srv_company *out) {
     db_param p[] = {db_int(id)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, "SELECT " COMPANY_COLS " FROM companies WHERE id = $1", p, 1, &r);
-    if (rc == SRV_OK) {
-        company_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, "SELECT " COMPANY_COLS " FROM companies WHERE id = $1", p, 1, company_row,
+                    out);
 }
 
 int store_company_get_by_shopify(db_conn *c, int64_t shop_id, int64_t shopify_id,
@@ -317,7 +325,8 @@ int store_company_get_by_shopify(db_conn *c, int64_t shop_id, int64_t shopify_id
 
 #define LOCATION_COLS "id, shop_id, company_id, shopify_id, name, currency, created_at, updated_at"
 
-static void location_row(const db_result *r, int i, srv_location *l) {
+static void location_row(const db_result *r, int i, void *dst) {
+    srv_location *l = dst;
     memset(l, 0, sizeof *l);
     l->id = db_result_int(r, i, 0);
     l->shop_id = db_result_int(r, i, 1);
@@ -332,31 +341,20 @@ static void location_row(const db_result *r, int i, srv_location *l) {
 int store_location_upsert(db_conn *c, srv_location *l) {
     db_param p[] = {db_int(l->shop_id), db_int(l->company_id), db_int(l->shopify_id),
                     db_text(l->name),   db_text(l->currency),  db_int(store_now_ms())};
-    db_result *r = NULL;
-    int rc = srv__query1(
+    return srv__one(
         c,
         "INSERT INTO locations (shop_id, company_id, shopify_id, name, currency, created_at, "
         "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) "
         "ON CONFLICT (shop_id, shopify_id) DO UPDATE SET company_id = excluded.company_id, "
         "name = excluded.name, currency = excluded.currency, updated_at = excluded.updated_at "
         "RETURNING " LOCATION_COLS,
-        p, 6, &r);
-    if (rc == SRV_OK) {
-        location_row(r, 0, l);
-    }
-    db_result_free(r);
-    return rc;
+        p, 6, location_row, l);
 }
 
 int store_location_get(db_conn *c, int64_t id, srv_location *out) {
     db_param p[] = {db_int(id)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, "SELECT " LOCATION_COLS " FROM locations WHERE id = $1", p, 1, &r);
-    if (rc == SRV_OK) {
-        location_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, "SELECT " LOCATION_COLS " FROM locations WHERE id = $1", p, 1, location_row,
+                    out);
 }
 
 int store_location_get_by_shopify(db_conn *c, int64_t shop_id, int64_t shopify_id,
@@ -406,7 +404,8 @@ int store_location_list(db_conn *c, int64_t company_id, srv_location **out, int 
     "id, shop_id, company_id, email, name, role, role_locked, language, active, "                  \
     "shopify_contact_id, last_login_at, created_at, updated_at"
 
-static void user_row(const db_result *r, int i, srv_user *u) {
+static void user_row(const db_result *r, int i, void *dst) {
+    srv_user *u = dst;
     memset(u, 0, sizeof *u);
     u->id = db_result_int(r, i, 0);
     u->shop_id = db_result_int(r, i, 1);
@@ -482,8 +481,7 @@ int store_user_sync(db_conn *c, srv_user *u) {
                     db_int(u->active ? 1 : 0),
                     srv__idp(u->shopify_contact_id),
                     db_int(store_now_ms())};
-    db_result *r = NULL;
-    int rc = srv__query1(
+    return srv__one(
         c,
         "INSERT INTO users (shop_id, company_id, email, name, role, role_locked, language, "
         "active, shopify_contact_id, created_at, updated_at) "
@@ -493,12 +491,7 @@ int store_user_sync(db_conn *c, srv_user *u) {
         "shopify_contact_id = excluded.shopify_contact_id, "
         "role = CASE WHEN users.role_locked = 1 THEN users.role ELSE excluded.role END, "
         "updated_at = excluded.updated_at RETURNING " USER_COLS,
-        p, 9, &r);
-    if (rc == SRV_OK) {
-        user_row(r, 0, u);
-    }
-    db_result_free(r);
-    return rc;
+        p, 9, user_row, u);
 }
 
 int store_user_update(db_conn *c, const srv_user *u) {
@@ -520,13 +513,7 @@ int store_user_update(db_conn *c, const srv_user *u) {
 
 int store_user_get(db_conn *c, int64_t id, srv_user *out) {
     db_param p[] = {db_int(id)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, "SELECT " USER_COLS " FROM users WHERE id = $1", p, 1, &r);
-    if (rc == SRV_OK) {
-        user_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, "SELECT " USER_COLS " FROM users WHERE id = $1", p, 1, user_row, out);
 }
 
 int store_user_get_by_email(db_conn *c, int64_t shop_id, const char *email, srv_user *out) {
@@ -535,14 +522,8 @@ int store_user_get_by_email(db_conn *c, int64_t shop_id, const char *email, srv_
         return SRV_NOTFOUND;
     }
     db_param p[] = {db_int(shop_id), db_text(e)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, "SELECT " USER_COLS " FROM users WHERE shop_id = $1 AND email = $2", p,
-                         2, &r);
-    if (rc == SRV_OK) {
-        user_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, "SELECT " USER_COLS " FROM users WHERE shop_id = $1 AND email = $2", p, 2,
+                    user_row, out);
 }
 
 int store_user_set_last_login(db_conn *c, int64_t user_id, int64_t at) {
@@ -554,26 +535,11 @@ int store_user_list(db_conn *c, int64_t company_id, srv_user **out, int *count) 
     *out = NULL;
     *count = 0;
     db_param p[] = {db_int(company_id)};
-    db_result *r = NULL;
-    int rc = db_exec(c, "SELECT " USER_COLS " FROM users WHERE company_id = $1 ORDER BY email", p,
-                     1, &r);
-    if (rc != DB_OK) {
-        return rc;
-    }
-    int n = db_result_rows(r);
-    if (n > 0) {
-        *out = calloc((size_t)n, sizeof **out);
-        if (!*out) {
-            db_result_free(r);
-            return SRV_ERROR;
-        }
-        for (int i = 0; i < n; i++) {
-            user_row(r, i, &(*out)[i]);
-        }
-    }
-    *count = n;
-    db_result_free(r);
-    return SRV_OK;
+    void *items = NULL;
+    int rc = srv__list(c, "SELECT " USER_COLS " FROM users WHERE company_id = $1 ORDER BY email", p,
+                       1, user_row, sizeof **out, &items, count);
+    *out = items;
+    return rc;
 }
 
 int store_user_set_locations(db_conn *c, int64_t user_id, const int64_t *location_ids, int n) {
@@ -645,7 +611,8 @@ int store_user_has_location(db_conn *c, int64_t user_id, int64_t location_id) {
     "m02, m03, m04, m05, m06, m07, m08, m09, m10, m11, m12, rollover, updated_by, created_at, "    \
     "updated_at"
 
-static void budget_row(const db_result *r, int i, srv_budget *b) {
+static void budget_row(const db_result *r, int i, void *dst) {
+    srv_budget *b = dst;
     memset(b, 0, sizeof *b);
     b->id = db_result_int(r, i, 0);
     b->shop_id = db_result_int(r, i, 1);
@@ -721,17 +688,11 @@ int store_budget_put(db_conn *c, srv_budget *b) {
 int store_budget_get(db_conn *c, int64_t company_id, int64_t location_id, int fiscal_year,
                      srv_budget *out) {
     db_param p[] = {db_int(company_id), srv__idp(location_id), db_int(fiscal_year)};
-    db_result *r = NULL;
-    int rc = srv__query1(c,
-                         "SELECT " BUDGET_COLS " FROM budgets WHERE company_id = $1 AND "
-                         "fiscal_year = $3 AND (location_id = $2 OR (location_id IS NULL AND "
-                         "$2 IS NULL))",
-                         p, 3, &r);
-    if (rc == SRV_OK) {
-        budget_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c,
+                    "SELECT " BUDGET_COLS " FROM budgets WHERE company_id = $1 AND "
+                    "fiscal_year = $3 AND (location_id = $2 OR (location_id IS NULL AND "
+                    "$2 IS NULL))",
+                    p, 3, budget_row, out);
 }
 
 int store_budget_list(db_conn *c, int64_t company_id, int fiscal_year, srv_budget **out,
@@ -739,28 +700,13 @@ int store_budget_list(db_conn *c, int64_t company_id, int fiscal_year, srv_budge
     *out = NULL;
     *count = 0;
     db_param p[] = {db_int(company_id), db_int(fiscal_year)};
-    db_result *r = NULL;
-    int rc = db_exec(c,
-                     "SELECT " BUDGET_COLS " FROM budgets WHERE company_id = $1 AND "
-                     "fiscal_year = $2 ORDER BY COALESCE(location_id, 0), id",
-                     p, 2, &r);
-    if (rc != DB_OK) {
-        return rc;
-    }
-    int n = db_result_rows(r);
-    if (n > 0) {
-        *out = calloc((size_t)n, sizeof **out);
-        if (!*out) {
-            db_result_free(r);
-            return SRV_ERROR;
-        }
-        for (int i = 0; i < n; i++) {
-            budget_row(r, i, &(*out)[i]);
-        }
-    }
-    *count = n;
-    db_result_free(r);
-    return SRV_OK;
+    void *items = NULL;
+    int rc = srv__list(c,
+                       "SELECT " BUDGET_COLS " FROM budgets WHERE company_id = $1 AND "
+                       "fiscal_year = $2 ORDER BY COALESCE(location_id, 0), id",
+                       p, 2, budget_row, sizeof **out, &items, count);
+    *out = items;
+    return rc;
 }
 
 int store_budget_delete(db_conn *c, int64_t id) {

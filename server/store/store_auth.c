@@ -21,7 +21,8 @@ static int lower(char *dst, size_t size, const char *src) {
 
 #define CODE_COLS "id, shop_id, email, code_hash, attempts, created_at, expires_at, used_at"
 
-static void code_row(const db_result *r, int i, srv_login_code *lc) {
+static void code_row(const db_result *r, int i, void *dst) {
+    srv_login_code *lc = dst;
     memset(lc, 0, sizeof *lc);
     lc->id = db_result_int(r, i, 0);
     lc->shop_id = db_result_int(r, i, 1);
@@ -65,17 +66,11 @@ int store_login_code_latest(db_conn *c, int64_t shop_id, const char *email, int6
         return SRV_NOTFOUND;
     }
     db_param p[] = {db_int(shop_id), db_text(e), db_int(now), db_int(max_attempts)};
-    db_result *r = NULL;
-    int rc = srv__query1(c,
-                         "SELECT " CODE_COLS " FROM login_codes WHERE shop_id = $1 AND "
-                         "email = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4 "
-                         "ORDER BY created_at DESC, id DESC LIMIT 1",
-                         p, 4, &r);
-    if (rc == SRV_OK) {
-        code_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c,
+                    "SELECT " CODE_COLS " FROM login_codes WHERE shop_id = $1 AND "
+                    "email = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4 "
+                    "ORDER BY created_at DESC, id DESC LIMIT 1",
+                    p, 4, code_row, out);
 }
 
 int store_login_code_count_since(db_conn *c, int64_t shop_id, const char *email, int64_t since,
@@ -134,7 +129,8 @@ int store_login_code_use(db_conn *c, int64_t id, int64_t now) {
 #define SESSION_COLS                                                                               \
     "id, shop_id, user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at"
 
-static void session_row(const db_result *r, int i, srv_session *s) {
+static void session_row(const db_result *r, int i, void *dst) {
+    srv_session *s = dst;
     memset(s, 0, sizeof *s);
     s->id = db_result_int(r, i, 0);
     s->shop_id = db_result_int(r, i, 1);
@@ -179,16 +175,10 @@ int store_session_insert(db_conn *c, srv_session *s) {
 int store_session_get(db_conn *c, const char *token_hash, int64_t now, int64_t idle_ms,
                       srv_session *out) {
     db_param p[] = {db_text(token_hash ? token_hash : ""), db_int(now), db_int(now - idle_ms)};
-    db_result *r = NULL;
-    int rc = srv__query1(c,
-                         "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = $1 AND "
-                         "expires_at > $2 AND last_seen_at > $3",
-                         p, 3, &r);
-    if (rc == SRV_OK) {
-        session_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c,
+                    "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = $1 AND "
+                    "expires_at > $2 AND last_seen_at > $3",
+                    p, 3, session_row, out);
 }
 
 static int changes_or_notfound(db_conn *c, const char *sql, const db_param *p, int n) {

@@ -32,6 +32,15 @@ db_param srv__textp(const char *s);
 /* Runs a query; SRV_NOTFOUND when it returns no row. */
 int srv__query1(db_conn *c, const char *sql, const db_param *p, int n, db_result **out);
 
+/* Fills one struct from row @p i of a result. */
+typedef void (*srv__row_fn)(const db_result *r, int i, void *dst);
+/* One row (srv__query1's statuses) mapped into @p out. */
+int srv__one(db_conn *c, const char *sql, const db_param *p, int n, srv__row_fn row, void *out);
+/* Every row, mapped into a new array of @p size-byte structs (*out; NULL when empty; free()
+ * it); *count gets the number. */
+int srv__list(db_conn *c, const char *sql, const db_param *p, int n, srv__row_fn row, size_t size,
+              void **out, int *count);
+
 /* Opens a write transaction when the caller has none; *own says whether to close it. */
 int srv__tx_enter(db_conn *c, int *own);
 /* Commits (rc == SRV_OK) or rolls back an owned transaction; returns the final status. */

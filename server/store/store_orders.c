@@ -50,7 +50,8 @@ void srv_order_clear(srv_order *o) {
     "shopify_updated_at, counted_kind, counted_amount, counted_currency, counted_at, created_at, " \
     "updated_at, row_version"
 
-static void order_row(const db_result *r, int i, srv_order *o) {
+static void order_row(const db_result *r, int i, void *dst) {
+    srv_order *o = dst;
     memset(o, 0, sizeof *o);
     o->id = db_result_int(r, i, 0);
     o->shop_id = db_result_int(r, i, 1);
@@ -94,13 +95,7 @@ static void order_row(const db_result *r, int i, srv_order *o) {
 
 /* Reads a single order row into @p out (which the caller owns and clears). */
 static int order_one(db_conn *c, const char *sql, const db_param *p, int n, srv_order *out) {
-    db_result *r = NULL;
-    int rc = srv__query1(c, sql, p, n, &r);
-    if (rc == SRV_OK) {
-        order_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, sql, p, n, order_row, out);
 }
 
 static int order_valid(const srv_order *o) {
@@ -281,32 +276,17 @@ int store_order_list(db_conn *c, const srv_order_filter *f, srv_order **out, int
                     db_int(f->created_to),
                     db_int(f->before_id),
                     db_int(limit)};
-    db_result *r = NULL;
-    int rc = db_exec(c,
-                     "SELECT " ORDER_COLS " FROM orders WHERE shop_id = $1 "
-                     "AND ($2 = 0 OR company_id = $2) AND ($3 = 0 OR location_id = $3) "
-                     "AND ($4 = 0 OR location_id IN (SELECT location_id FROM user_locations "
-                     "WHERE user_id = $4)) AND ($5 = '' OR state = $5) "
-                     "AND ($6 = 0 OR created_at >= $6) AND ($7 = 0 OR created_at < $7) "
-                     "AND ($8 = 0 OR id < $8) ORDER BY id DESC LIMIT $9",
-                     p, 9, &r);
-    if (rc != DB_OK) {
-        return rc;
-    }
-    int n = db_result_rows(r);
-    if (n > 0) {
-        *out = calloc((size_t)n, sizeof **out);
-        if (!*out) {
-            db_result_free(r);
-            return SRV_ERROR;
-        }
-        for (int i = 0; i < n; i++) {
-            order_row(r, i, &(*out)[i]);
-        }
-    }
-    *count = n;
-    db_result_free(r);
-    return SRV_OK;
+    void *items = NULL;
+    int rc = srv__list(c,
+                       "SELECT " ORDER_COLS " FROM orders WHERE shop_id = $1 "
+                       "AND ($2 = 0 OR company_id = $2) AND ($3 = 0 OR location_id = $3) "
+                       "AND ($4 = 0 OR location_id IN (SELECT location_id FROM user_locations "
+                       "WHERE user_id = $4)) AND ($5 = '' OR state = $5) "
+                       "AND ($6 = 0 OR created_at >= $6) AND ($7 = 0 OR created_at < $7) "
+                       "AND ($8 = 0 OR id < $8) ORDER BY id DESC LIMIT $9",
+                       p, 9, order_row, sizeof **out, &items, count);
+    *out = items;
+    return rc;
 }
 
 /* ---- budget usage ---- */
@@ -332,7 +312,8 @@ int store_usage_add(db_conn *c, int64_t shop_id, const srv_usage *key, int64_t s
 #define USAGE_COLS                                                                                 \
     "company_id, location_id, period_kind, period_key, currency, spent, reserved, updated_at"
 
-static void usage_row(const db_result *r, int i, srv_usage *u) {
+static void usage_row(const db_result *r, int i, void *dst) {
+    srv_usage *u = dst;
     memset(u, 0, sizeof *u);
     u->company_id = db_result_int(r, i, 0);
     u->location_id = db_result_int(r, i, 1);
@@ -369,28 +350,13 @@ int store_usage_list(db_conn *c, int64_t company_id, const char *period_kind, in
     *out = NULL;
     *count = 0;
     db_param p[] = {db_int(company_id), db_text(period_kind), db_int(period_key)};
-    db_result *r = NULL;
-    int rc = db_exec(c,
-                     "SELECT " USAGE_COLS " FROM budget_usage WHERE company_id = $1 AND "
-                     "period_kind = $2 AND period_key = $3 ORDER BY location_id, currency",
-                     p, 3, &r);
-    if (rc != DB_OK) {
-        return rc;
-    }
-    int n = db_result_rows(r);
-    if (n > 0) {
-        *out = calloc((size_t)n, sizeof **out);
-        if (!*out) {
-            db_result_free(r);
-            return SRV_ERROR;
-        }
-        for (int i = 0; i < n; i++) {
-            usage_row(r, i, &(*out)[i]);
-        }
-    }
-    *count = n;
-    db_result_free(r);
-    return SRV_OK;
+    void *items = NULL;
+    int rc = srv__list(c,
+                       "SELECT " USAGE_COLS " FROM budget_usage WHERE company_id = $1 AND "
+                       "period_kind = $2 AND period_key = $3 ORDER BY location_id, currency",
+                       p, 3, usage_row, sizeof **out, &items, count);
+    *out = items;
+    return rc;
 }
 
 /* ---- audit events ---- */

@@ -23,7 +23,8 @@ void srv_webhook_clear(srv_webhook *w) {
     "id, webhook_id, shop_domain, topic, event_id, api_version, triggered_at, body, status, "      \
     "attempts, next_attempt_at, locked_until, last_error, received_at, processed_at"
 
-static void webhook_row(const db_result *r, int i, srv_webhook *w) {
+static void webhook_row(const db_result *r, int i, void *dst) {
+    srv_webhook *w = dst;
     memset(w, 0, sizeof *w);
     w->id = db_result_int(r, i, 0);
     srv__get(w->webhook_id, sizeof w->webhook_id, r, i, 1);
@@ -87,13 +88,7 @@ int store_webhook_claim(db_conn *c, int64_t now, int64_t lease_ms, srv_webhook *
               "(status = 'pending' AND next_attempt_at <= $1) OR (status = 'processing' AND "
               "locked_until < $1) ORDER BY id LIMIT 1) RETURNING " WEBHOOK_COLS;
     db_param p[] = {db_int(now), db_int(now + lease_ms)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, sql, p, 2, &r);
-    if (rc == SRV_OK) {
-        webhook_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, sql, p, 2, webhook_row, out);
 }
 
 static int changes_or_notfound(db_conn *c, const char *sql, const db_param *p, int n) {
@@ -126,13 +121,8 @@ int store_webhook_fail(db_conn *c, int64_t id, const char *error, int64_t retry_
 
 int store_webhook_get(db_conn *c, int64_t id, srv_webhook *out) {
     db_param p[] = {db_int(id)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, "SELECT " WEBHOOK_COLS " FROM webhook_inbox WHERE id = $1", p, 1, &r);
-    if (rc == SRV_OK) {
-        webhook_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, "SELECT " WEBHOOK_COLS " FROM webhook_inbox WHERE id = $1", p, 1,
+                    webhook_row, out);
 }
 
 /* ---- jobs ---- */
@@ -154,7 +144,8 @@ void store_job_list_free(srv_job *jobs, int count) {
     "id, shop_id, kind, payload, idempotency_key, status, attempts, max_attempts, run_at, "        \
     "locked_until, locked_by, last_error, created_at, updated_at, finished_at"
 
-static void job_row(const db_result *r, int i, srv_job *j) {
+static void job_row(const db_result *r, int i, void *dst) {
+    srv_job *j = dst;
     memset(j, 0, sizeof *j);
     j->id = db_result_int(r, i, 0);
     j->shop_id = db_result_int(r, i, 1);
@@ -297,13 +288,7 @@ int store_job_fail(db_conn *c, const srv_job *j, const char *error, int64_t now,
 
 int store_job_get(db_conn *c, int64_t id, srv_job *out) {
     db_param p[] = {db_int(id)};
-    db_result *r = NULL;
-    int rc = srv__query1(c, "SELECT " JOB_COLS " FROM jobs WHERE id = $1", p, 1, &r);
-    if (rc == SRV_OK) {
-        job_row(r, 0, out);
-    }
-    db_result_free(r);
-    return rc;
+    return srv__one(c, "SELECT " JOB_COLS " FROM jobs WHERE id = $1", p, 1, job_row, out);
 }
 
 int store_job_list_dead(db_conn *c, int limit, srv_job **out, int *count) {
@@ -313,28 +298,13 @@ int store_job_list_dead(db_conn *c, int limit, srv_job **out, int *count) {
         return SRV_INVALID;
     }
     db_param p[] = {db_int(limit)};
-    db_result *r = NULL;
-    int rc = db_exec(c,
-                     "SELECT " JOB_COLS " FROM jobs WHERE status = 'dead' ORDER BY id DESC "
-                     "LIMIT $1",
-                     p, 1, &r);
-    if (rc != DB_OK) {
-        return rc;
-    }
-    int n = db_result_rows(r);
-    if (n > 0) {
-        *out = calloc((size_t)n, sizeof **out);
-        if (!*out) {
-            db_result_free(r);
-            return SRV_ERROR;
-        }
-        for (int i = 0; i < n; i++) {
-            job_row(r, i, &(*out)[i]);
-        }
-    }
-    *count = n;
-    db_result_free(r);
-    return SRV_OK;
+    void *items = NULL;
+    int rc = srv__list(c,
+                       "SELECT " JOB_COLS " FROM jobs WHERE status = 'dead' ORDER BY id DESC "
+                       "LIMIT $1",
+                       p, 1, job_row, sizeof **out, &items, count);
+    *out = items;
+    return rc;
 }
 
 int store_job_retry_dead(db_conn *c, int64_t id, int64_t now) {
