@@ -38,10 +38,15 @@ static int enqueue_jobs(db_conn *c, const srv_order *o, b2b_event ev, const char
     int rc = SRV_OK;
     memset(&j, 0, sizeof(j));
     j.shop_id = o->shop_id;
-    if (ev == B2B_EVENT_APPROVE) {
+    if (ev == B2B_EVENT_APPROVE || ev == B2B_EVENT_RETRY) {
         snprintf(j.kind, sizeof(j.kind), "shopify.complete");
-        snprintf(j.idempotency_key, sizeof(j.idempotency_key), "complete:%lld:%lld",
-                 (long long)o->id, (long long)o->content_version);
+        /* A staff retry is a new attempt of the same approval: its own key. */
+        if (ev == B2B_EVENT_APPROVE)
+            snprintf(j.idempotency_key, sizeof(j.idempotency_key), "complete:%lld:%lld",
+                     (long long)o->id, (long long)o->content_version);
+        else
+            snprintf(j.idempotency_key, sizeof(j.idempotency_key), "complete:%lld:%lld:r%lld",
+                     (long long)o->id, (long long)o->content_version, (long long)o->row_version);
         snprintf(payload, sizeof(payload), "{\"order_id\":%lld}", (long long)o->id);
     } else if (ev == B2B_EVENT_REQUEST_CHANGES) {
         json_t *p = json_pack("{s:I,s:s}", "order_id", (json_int_t)o->id, "note", note ? note : "");
@@ -130,11 +135,7 @@ act_outcome act_order(db_conn *c, const act_request *rq, act_result *out) {
         goto done;
     out->level = b2b_check_worst(check);
 
-    policy = b2b_policy_default();
-    policy.four_eyes = shop.four_eyes;
-    policy.over_budget = strcmp(shop.over_budget, "admin_override") == 0
-                             ? B2B_OVER_BUDGET_ADMIN_OVERRIDE
-                             : B2B_OVER_BUDGET_BLOCK;
+    policy = wf_policy(&shop);
     ctx.location_id = out->order.location_id;
     ctx.level = out->level;
     if (b2b_state_from_name(&ctx.state, out->order.state) != B2B_OK)
@@ -176,5 +177,34 @@ done:
     free(locs);
     b2b_actor_free(actor);
     b2b_check_free(check);
+    return out->outcome;
+}
+
+act_outcome act_staff_retry(db_conn *c, int64_t shop_id, const char *public_id, act_result *out) {
+    srv_shop shop;
+    wf_actor wa = {"staff", 0, "Shop"};
+    int rc, lib = 0;
+    memset(out, 0, sizeof(*out));
+    out->outcome = ACT_ERROR;
+    if (store_tx_begin(c) != SRV_OK)
+        return out->outcome;
+    rc = store_shop_get(c, shop_id, &shop);
+    if (rc == SRV_OK)
+        rc = store_order_get(c, shop_id, public_id, &out->order);
+    if (rc == SRV_NOTFOUND) {
+        out->outcome = ACT_NOT_FOUND;
+    } else if (rc == SRV_OK) {
+        rc = wf_apply(c, &shop, &out->order, B2B_EVENT_RETRY, 0, &wa, NULL, store_now_ms(), &lib);
+        if (rc == SRV_OK)
+            rc = enqueue_jobs(c, &out->order, B2B_EVENT_RETRY, NULL);
+        if (rc == SRV_OK)
+            rc = store_tx_commit(c);
+        out->outcome = rc == SRV_OK                        ? ACT_DONE
+                       : rc == SRV_INVALID                 ? ACT_REFUSED
+                       : rc == SRV_STALE || rc == SRV_BUSY ? ACT_CONFLICT
+                                                           : ACT_ERROR;
+    }
+    if (out->outcome != ACT_DONE && db_in_transaction(c))
+        store_tx_rollback(c);
     return out->outcome;
 }

@@ -43,4 +43,8 @@ typedef struct act_result {
 /* Runs @p rq; the result says what happened. Returns the outcome (also in @p out). */
 act_outcome act_order(db_conn *c, const act_request *rq, act_result *out);
 
+/* Shop staff: a failed order back to approved; its completion is queued again. ACT_DONE,
+ * ACT_NOT_FOUND, ACT_REFUSED (not failed), ACT_CONFLICT or ACT_ERROR. */
+act_outcome act_staff_retry(db_conn *c, int64_t shop_id, const char *public_id, act_result *out);
+
 #endif

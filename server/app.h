@@ -43,6 +43,25 @@ void route_metrics(srv_req *req);
 void route_static(srv_req *req);
 void route_staff_order_get(srv_req *req);
 void route_shopify_webhook(srv_req *req);
+void route_staff_order_retry(srv_req *req);
+void route_staff_jobs(srv_req *req);
+void route_staff_job_retry(srv_req *req);
+void route_portal_page(srv_req *req);
+void route_portal_request_code(srv_req *req);
+void route_portal_verify(srv_req *req);
+void route_portal_logout(srv_req *req);
+void route_portal_me(srv_req *req);
+void route_portal_me_patch(srv_req *req);
+void route_portal_dashboard(srv_req *req);
+void route_portal_orders(srv_req *req);
+void route_portal_order(srv_req *req);
+void route_portal_order_action(srv_req *req);
+void route_portal_budgets(srv_req *req);
+void route_portal_budgets_put(srv_req *req);
+void route_portal_budgets_preview(srv_req *req);
+void route_portal_users(srv_req *req);
+void route_portal_users_add(srv_req *req);
+void route_portal_users_patch(srv_req *req);
 
 /* Webhook checks (routes/webhooks.c), shared with tests. */
 int srv_webhook_topic_known(const char *topic);

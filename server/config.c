@@ -97,6 +97,31 @@ static const setting settings[] = {
      "the portal's public base URL, for the links in mails"},
     {"B2B_TEMPLATE_DIR", SET_STRING, OFF(template_dir), "", 0, 0, 0,
      "the shop's mail templates, <lang>/<name>.txt and .html, used before the built-in ones"},
+    {"B2B_AUTH_KEY", SET_STRING, OFF(auth_key), "", 1, 0, 0,
+     "key (32+ characters) of the stored login-code and session hashes; empty: a random key in "
+     "$B2B_DATA_DIR/auth.key. Several instances must share one"},
+    {"B2B_DEMO", SET_INT, OFF(demo), "0", 0, 0, 1,
+     "1 = demo mode: login codes are also printed to the log and /demo/mail shows the sent mail"},
+    {"B2B_STAFF_EMAIL", SET_STRING, OFF(staff_email), "", 0, 0, 0,
+     "shop staff's address for approved, changes-requested and failed mails; empty sends none"},
+    {"B2B_SHOP_LANGUAGE", SET_STRING, OFF(shop_language), "de", 0, 0, 0,
+     "language of staff mails and of users created without one: de or en"},
+    {"B2B_REMINDER_HOURS", SET_INT, OFF(reminder_hours), "48", 0, 1, 8760,
+     "an order pending this long reminds its approvers; twice as long also its company admins"},
+    {"B2B_NEAR_THRESHOLD_BP", SET_INT, OFF(near_bp), "9000", 0, 0, 10000,
+     "\"near the limit\" from this share of a budget, in basis points (9000 = 90 %)"},
+    {"B2B_BUDGET_BASIS", SET_STRING, OFF(budget_basis), "net", 0, 0, 0,
+     "what an order counts against budgets: net (total - tax), gross or goods (subtotal)"},
+    {"B2B_OVER_BUDGET", SET_STRING, OFF(over_budget), "block", 0, 0, 0,
+     "over-budget orders: block, or admin_override (a company admin approves with a note)"},
+    {"B2B_FOUR_EYES", SET_INT, OFF(four_eyes), "0", 0, 0, 1,
+     "1 = nobody approves an order they submitted"},
+    {"B2B_FISCAL_START_MONTH", SET_INT, OFF(fiscal_start), "1", 0, 1, 12,
+     "first month of the fiscal year (1 = January)"},
+    {"B2B_REMINDER_CHECK_MS", SET_INT, OFF(reminder_check_ms), "300000", 0, 100, INT64_C(86400000),
+     "how often pending orders are checked for reminders and escalations"},
+    {"B2B_COMPANY_SYNC_INTERVAL_MS", SET_INT, OFF(company_sync_ms), "86400000", 0, 1000,
+     INT64_C(604800000), "how often all companies, locations and contacts are read from Shopify"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -208,6 +233,11 @@ static int load_file(srv_config *cfg, const char *path, char *err, size_t errlen
     return 0;
 }
 
+/* 1 when @p v is one of the given names (@p c may be NULL). */
+static int one_of(const char *v, const char *a, const char *b, const char *c) {
+    return strcmp(v, a) == 0 || strcmp(v, b) == 0 || (c != NULL && strcmp(v, c) == 0);
+}
+
 /* host:port with a port of 0..65535 ("[v6]:port" for IPv6); port 0 picks a free one. */
 static int listen_ok(const char *v) {
     const char *colon = strrchr(v, ':');
@@ -260,6 +290,20 @@ static int load(srv_config *cfg, const char *file, char *err, size_t errlen) {
         strcmp(cfg->smtp_starttls, "optional") != 0 && strcmp(cfg->smtp_starttls, "off") != 0) {
         snprintf(err, errlen, "B2B_SMTP_STARTTLS: '%s' is not required, optional or off",
                  cfg->smtp_starttls);
+        return -1;
+    }
+    if (!one_of(cfg->budget_basis, "net", "gross", "goods")) {
+        snprintf(err, errlen, "B2B_BUDGET_BASIS: '%s' is not net, gross or goods",
+                 cfg->budget_basis);
+        return -1;
+    }
+    if (!one_of(cfg->over_budget, "block", "admin_override", NULL)) {
+        snprintf(err, errlen, "B2B_OVER_BUDGET: '%s' is not block or admin_override",
+                 cfg->over_budget);
+        return -1;
+    }
+    if (!one_of(cfg->shop_language, "de", "en", NULL)) {
+        snprintf(err, errlen, "B2B_SHOP_LANGUAGE: '%s' is not de or en", cfg->shop_language);
         return -1;
     }
     return 0;

@@ -50,6 +50,19 @@ typedef struct srv_config {
     char *mail_dir;          /* B2B_MAIL_DIR; "" = $B2B_DATA_DIR/mail */
     char *portal_url;        /* B2B_PORTAL_URL: base of links in mails */
     char *template_dir; /* B2B_TEMPLATE_DIR: the shop's mail templates, over the built-in ones */
+    char *auth_key;     /* B2B_AUTH_KEY (secret): key of the login code and session hashes */
+    int64_t demo;       /* B2B_DEMO: 1 = demo mode (mailbox page, login codes on the console) */
+    /* The shop's rules (DOMAIN.md), applied to the shop's row at every start. */
+    char *staff_email;         /* B2B_STAFF_EMAIL: shop staff's address for notifications */
+    char *shop_language;       /* B2B_SHOP_LANGUAGE: de or en, for staff mails and new users */
+    int64_t reminder_hours;    /* B2B_REMINDER_HOURS */
+    int64_t near_bp;           /* B2B_NEAR_THRESHOLD_BP */
+    char *budget_basis;        /* B2B_BUDGET_BASIS net, gross or goods */
+    char *over_budget;         /* B2B_OVER_BUDGET block or admin_override */
+    int64_t four_eyes;         /* B2B_FOUR_EYES 0 or 1 */
+    int64_t fiscal_start;      /* B2B_FISCAL_START_MONTH 1..12 */
+    int64_t reminder_check_ms; /* B2B_REMINDER_CHECK_MS: how often pending orders are looked at */
+    int64_t company_sync_ms;   /* B2B_COMPANY_SYNC_INTERVAL_MS: periodic full company sync */
 } srv_config;
 
 /*

@@ -1,5 +1,6 @@
 /*
- * b2bbudget-server: the HTTP server (serve), schema migrations (migrate).
+ * b2bbudget-server: the HTTP server (serve), schema migrations (migrate), the budget usage
+ * check (check).
  *
  * The event loop only does I/O multiplexing and cheap work; the store (and later Shopify and
  * SMTP) is called from libuv's thread pool, sized by B2B_WORKERS.
@@ -16,20 +17,27 @@
 #include "b2bbudget.h"
 
 #include "app.h"
+#include "auth.h"
 #include "inbox.h"
 #include "log.h"
 #include "mail/mail.h"
 #include "processor.h"
 #include "shopify/client.h"
 #include "tz.h"
+#include "usage_check.h"
 #include "store/store.h"
 
 static void usage(FILE *out) {
     fprintf(out, "Usage: b2bbudget-server [--config FILE] [COMMAND]\n\n"
                  "Commands:\n"
                  "  serve     migrate the store, then run the HTTP server (default)\n"
-                 "  migrate   apply the store's migrations and exit\n\n"
+                 "  migrate   apply the store's migrations and exit\n"
+                 "  check     recompute budget usage from the orders and report every\n"
+                 "            difference (B2B_SHOPIFY_SHOP's shop, else every shop); exit\n"
+                 "            status 0 consistent, 1 differences, 2 error\n\n"
                  "Options:\n"
+                 "  --repair        with check: set differing usage rows to what the orders\n"
+                 "                  give (one transaction; orders are never changed)\n"
                  "  --config FILE   read settings from FILE (KEY=VALUE lines)\n"
                  "  --help          this text and every setting\n"
                  "  --version       print the version\n\n");
@@ -62,17 +70,31 @@ static char *database_url(const srv_config *cfg) {
     return url;
 }
 
-/* The shop this instance serves (B2B_SHOPIFY_SHOP), created with defaults on first start. */
+/* The shop this instance serves (B2B_SHOPIFY_SHOP), created on first start; its rules come from
+ * the settings at every start (DOMAIN.md's shop settings). */
 static int ensure_shop(srv_app *app, db_conn *c) {
+    const srv_config *cfg = &app->cfg;
     srv_shop shop;
     int rc;
-    if (app->cfg.shopify_shop[0] == '\0')
+    if (cfg->shopify_shop[0] == '\0')
         return SRV_OK;
-    rc = store_shop_get_by_domain(c, app->cfg.shopify_shop, &shop);
+    rc = store_shop_get_by_domain(c, cfg->shopify_shop, &shop);
     if (rc == SRV_NOTFOUND) {
-        store_shop_defaults(&shop, app->cfg.shopify_shop);
-        rc = store_shop_upsert(c, &shop);
+        store_shop_defaults(&shop, cfg->shopify_shop);
+        snprintf(shop.timezone, sizeof(shop.timezone), "%s", cfg->timezone);
+        rc = SRV_OK;
     }
+    if (rc != SRV_OK)
+        return rc;
+    snprintf(shop.staff_email, sizeof(shop.staff_email), "%s", cfg->staff_email);
+    snprintf(shop.language, sizeof(shop.language), "%s", cfg->shop_language);
+    snprintf(shop.budget_basis, sizeof(shop.budget_basis), "%s", cfg->budget_basis);
+    snprintf(shop.over_budget, sizeof(shop.over_budget), "%s", cfg->over_budget);
+    shop.reminder_hours = (int)cfg->reminder_hours;
+    shop.near_bp = (int)cfg->near_bp;
+    shop.four_eyes = (int)cfg->four_eyes;
+    shop.fiscal_start_month = (int)cfg->fiscal_start;
+    rc = store_shop_upsert(c, &shop);
     if (rc == SRV_OK)
         app->shop_id = shop.id;
     return rc;
@@ -205,11 +227,16 @@ static void open_shopify(srv_app *app) {
 }
 
 static int serve(srv_app *app) {
+    char err[512];
     serve_state st;
     srv_http_limits limits;
     const char *const *names;
     int nroutes, rc;
 
+    if (srv_auth_init(&app->cfg, err, sizeof(err)) != 0) {
+        log_fields(SRV_LOG_ERROR, "cannot load the login key", "\"error\":\"%s\"", err);
+        return 1;
+    }
     app->web = srv_static_load(app->cfg.web_root);
     if (app->web == NULL) {
         srv_log(SRV_LOG_ERROR, NULL, "cannot load the web root", NULL);
@@ -260,7 +287,7 @@ int main(int argc, char **argv) {
     srv_app app;
     const char *config_file = NULL, *command = "serve";
     char err[512], workers[16];
-    int i, rc = 0;
+    int i, rc = 0, repair = 0;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -272,12 +299,19 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             config_file = argv[++i];
         } else if (argv[i][0] != '-' &&
-                   (strcmp(argv[i], "serve") == 0 || strcmp(argv[i], "migrate") == 0)) {
+                   (strcmp(argv[i], "serve") == 0 || strcmp(argv[i], "migrate") == 0 ||
+                    strcmp(argv[i], "check") == 0)) {
             command = argv[i];
+        } else if (strcmp(argv[i], "--repair") == 0) {
+            repair = 1;
         } else {
             fprintf(stderr, "b2bbudget-server: unknown argument '%s' (see --help)\n", argv[i]);
             return 2;
         }
+    }
+    if (repair && strcmp(command, "check") != 0) {
+        fprintf(stderr, "b2bbudget-server: --repair goes with check only\n");
+        return 2;
     }
 
     memset(&app, 0, sizeof(app));
@@ -309,8 +343,11 @@ int main(int argc, char **argv) {
     setenv("UV_THREADPOOL_SIZE", workers, 1);
     app.loop = uv_default_loop();
 
-    if (open_store(&app, 1) != 0) {
-        rc = 1;
+    /* check reads the store as it is: a store that needs migrate is an error (exit 2). */
+    if (open_store(&app, strcmp(command, "check") != 0) != 0) {
+        rc = strcmp(command, "check") == 0 ? 2 : 1;
+    } else if (strcmp(command, "check") == 0) {
+        rc = srv_check_command(app.db, app.cfg.shopify_shop, repair, stdout);
     } else if (strcmp(command, "migrate") == 0) {
         log_fields(SRV_LOG_INFO, "migrations applied", "\"schema\":%d", app.schema_version);
     } else {

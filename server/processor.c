@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mail/mail.h"
 #include "processor.h"
+#include "notify.h"
 #include "shopify/admin.h"
 #include "workflow.h"
 
@@ -34,8 +35,12 @@ struct srv_processor {
     pthread_cond_t cond;
     int stopping;
     int woken;
-    int reconciling;
-    int64_t next_reconcile; /* store_now_ms() time */
+    struct periodic {
+        void (*run)(srv_app *app);
+        int64_t interval_ms;
+        int64_t next; /* store_now_ms() time */
+        int running;
+    } periodic[3]; /* reconciliation, company sync, reminders */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -335,9 +340,14 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
         b2b_state st = B2B_STATE_NONE;
         b2b_state_from_name(&st, o.state);
         if (strcmp(o.content_hash, hash) != 0 && b2b_state_allows(st, B2B_EVENT_REVISED)) {
-            snapshot(&o, &d, &co, &loc, hash);
-            rc = wf_apply(c, shop, &o, B2B_EVENT_REVISED, o.content_version + 1, &shopify_actor,
-                          NULL, now, &lib);
+            /* A revised draft counts nowhere: take its amount off where it counted before the
+             * snapshot may move it to another location. */
+            rc = wf_uncount(c, shop, &o);
+            if (rc == SRV_OK) {
+                snapshot(&o, &d, &co, &loc, hash);
+                rc = wf_apply(c, shop, &o, B2B_EVENT_REVISED, o.content_version + 1, &shopify_actor,
+                              NULL, now, &lib);
+            }
         } else {
             o.shopify_updated_at = d.updated_at_ms;
             rc = store_order_update(c, &o);
@@ -489,9 +499,16 @@ static srv_proc_result handle(srv_app *app, db_conn *c, srv_webhook *w, char *er
         snprintf(err, errlen, "store: %s", store_strerror(rc));
         return SRV_PROC_RETRY;
     }
+    /* Work the server queued itself (reconciliation, company sync) stops with the app. */
+    if (shop.uninstalled_at != 0 && (strncmp(w->webhook_id, "reconcile:", 10) == 0 ||
+                                     strncmp(w->webhook_id, "company-sync:", 13) == 0)) {
+        json_decref(body);
+        snprintf(err, errlen, "app uninstalled");
+        return SRV_PROC_DONE;
+    }
     /* A delivery after app/uninstalled means the app was installed again. */
     if (shop.uninstalled_at != 0 && strcmp(t, "app/uninstalled") != 0 &&
-        store_shop_set_uninstalled(c, shop.id, 0) == SRV_OK)
+        strcmp(t, "shop/redact") != 0 && store_shop_set_uninstalled(c, shop.id, 0) == SRV_OK)
         shop.uninstalled_at = 0;
     if (strcmp(t, "draft_orders/create") == 0 || strcmp(t, "draft_orders/update") == 0)
         res = handle_draft(app, c, &shop, body_id(body, "id"), err, errlen);
@@ -517,7 +534,11 @@ static srv_proc_result handle(srv_app *app, db_conn *c, srv_webhook *w, char *er
         snprintf(err, errlen, "%lld rows redacted", (long long)rows);
         res = rc == SRV_OK ? SRV_PROC_DONE : SRV_PROC_RETRY;
     } else if (strcmp(t, "shop/redact") == 0) {
-        rc = store_redact_shop(c, shop.id, &rows);
+        /* Shopify sends it 48 h after the app was uninstalled: nothing is synced any more. */
+        rc = shop.uninstalled_at != 0 ? SRV_OK
+                                      : store_shop_set_uninstalled(c, shop.id, store_now_ms());
+        if (rc == SRV_OK)
+            rc = store_redact_shop(c, shop.id, &rows);
         snprintf(err, errlen, "%lld rows redacted", (long long)rows);
         res = rc == SRV_OK ? SRV_PROC_DONE : SRV_PROC_RETRY;
     }
@@ -742,6 +763,21 @@ static int run_job(srv_app *app) {
 
 /* ---------------------------------------------------------------- reconciliation */
 
+/* Stores a synthetic webhook {"id": id} of @p topic in the inbox, so the one handler of the
+ * topic does the work; a second feed with the same @p webhook_id is dropped. 1 when stored. */
+static int feed(db_conn *c, const srv_shop *shop, const char *webhook_id, const char *topic,
+                int64_t id) {
+    srv_webhook w;
+    char body[64];
+    memset(&w, 0, sizeof(w));
+    copy_str(w.webhook_id, sizeof(w.webhook_id), webhook_id);
+    copy_str(w.shop_domain, sizeof(w.shop_domain), shop->domain);
+    copy_str(w.topic, sizeof(w.topic), topic);
+    snprintf(body, sizeof(body), "{\"id\":%lld}", (long long)id);
+    w.body = body;
+    return store_webhook_insert(c, &w) == SRV_OK;
+}
+
 /* Feeds every draft changed since the last good poll that the store has not seen in its
  * latest version into the inbox, as a synthetic update (deduplicated by draft and version). */
 static void reconcile(srv_app *app) {
@@ -780,17 +816,10 @@ static void reconcile(srv_app *app) {
             memset(&o, 0, sizeof(o));
             known = store_order_get_by_draft(c, shop.id, ref->id, &o) == SRV_OK;
             if ((known && o.shopify_updated_at < ref->updated_at_ms) || (!known && ref->b2b)) {
-                srv_webhook w;
-                char body[64];
-                memset(&w, 0, sizeof(w));
-                snprintf(w.webhook_id, sizeof(w.webhook_id), "reconcile:%lld:%lld",
-                         (long long)ref->id, (long long)ref->updated_at_ms);
-                copy_str(w.shop_domain, sizeof(w.shop_domain), shop.domain);
-                copy_str(w.topic, sizeof(w.topic), "draft_orders/update");
-                snprintf(body, sizeof(body), "{\"id\":%lld}", (long long)ref->id);
-                w.body = body;
-                if (store_webhook_insert(c, &w) == SRV_OK)
-                    fed++;
+                char wid[96];
+                snprintf(wid, sizeof(wid), "reconcile:%lld:%lld", (long long)ref->id,
+                         (long long)ref->updated_at_ms);
+                fed += feed(c, &shop, wid, "draft_orders/update", ref->id);
             }
             srv_order_clear(&o);
         }
@@ -811,6 +840,76 @@ static void reconcile(srv_app *app) {
     db_release(app->db, c);
 }
 
+/* ---------------------------------------------------------------- company sync */
+
+/* Feeds every company of the shop into the inbox as a synthetic companies/update, so the one
+ * company handler (sync_company) brings locations, contacts and roles up to date: what company
+ * webhooks missed is healed within B2B_COMPANY_SYNC_INTERVAL_MS. */
+static void sync_companies(srv_app *app) {
+    db_conn *c = db_acquire(app->db);
+    srv_shop shop;
+    int64_t started = store_now_ms(), fed = 0;
+    char *cursor = NULL;
+    int ok = 1;
+    if (c == NULL)
+        return;
+    if (app->shop_id == 0 || app->shopify == NULL ||
+        store_shop_get(c, app->shop_id, &shop) != SRV_OK || shop.uninstalled_at != 0) {
+        db_release(app->db, c);
+        return;
+    }
+    for (;;) {
+        shopify_company_page page;
+        shopify_error e;
+        size_t i;
+        if (shopify_companies_page(app->shopify, cursor, &page, &e) != 0) {
+            char fields[600], esc[520];
+            srv_json_escape(esc, 0, sizeof(esc), e.message);
+            snprintf(fields, sizeof(fields), "\"error\":\"%s\"", esc);
+            srv_log(SRV_LOG_WARN, NULL, "company sync failed; next interval retries", fields);
+            ok = 0;
+            break;
+        }
+        for (i = 0; i < page.count; i++) {
+            char wid[96];
+            snprintf(wid, sizeof(wid), "company-sync:%lld:%lld", (long long)page.items[i].id,
+                     (long long)started);
+            fed += feed(c, &shop, wid, "companies/update", page.items[i].id);
+        }
+        free(cursor);
+        cursor = page.has_next && page.end_cursor ? strdup(page.end_cursor) : NULL;
+        shopify_company_page_free(&page);
+        if (cursor == NULL)
+            break;
+    }
+    free(cursor);
+    if (ok) {
+        char fields[64];
+        store_sync_set(c, shop.id, "company_sync", started);
+        snprintf(fields, sizeof(fields), "\"companies\":%lld", (long long)fed);
+        srv_log(SRV_LOG_INFO, NULL, "company sync queued", fields);
+    }
+    db_release(app->db, c);
+}
+
+/* ---------------------------------------------------------------- reminders */
+
+/* Pending approvals past the shop's reminder time remind approvers, then company admins. */
+static void remind(srv_app *app) {
+    db_conn *c = db_acquire(app->db);
+    srv_shop shop;
+    int jobs = 0;
+    if (c == NULL)
+        return;
+    if (app->shop_id != 0 && store_shop_get(c, app->shop_id, &shop) == SRV_OK &&
+        notify_reminders(c, &shop, store_now_ms(), &jobs) == SRV_OK && jobs > 0) {
+        char fields[64];
+        snprintf(fields, sizeof(fields), "\"mails\":%d", jobs);
+        srv_log(SRV_LOG_INFO, NULL, "reminders queued", fields);
+    }
+    db_release(app->db, c);
+}
+
 /* ---------------------------------------------------------------- scheduling (loop thread) */
 
 /* One processor thread: inbox rows and jobs while there are any, reconciliation when due,
@@ -819,22 +918,26 @@ static void *worker_main(void *arg) {
     srv_processor *p = arg;
     srv_app *app = p->app;
     for (;;) {
-        int did = 0, reconcile_now = 0;
+        int did = 0, due = -1, k;
         int64_t now = store_now_ms();
         pthread_mutex_lock(&p->mu);
         if (p->stopping) {
             pthread_mutex_unlock(&p->mu);
             break;
         }
-        if (!p->reconciling && now >= p->next_reconcile) {
-            p->reconciling = reconcile_now = 1;
-            p->next_reconcile = now + app->cfg.reconcile_interval_ms;
+        /* At most one periodic task per round and thread; each runs on one thread at a time. */
+        for (k = 0; k < 3 && due < 0; k++) {
+            if (!p->periodic[k].running && now >= p->periodic[k].next) {
+                p->periodic[k].running = 1;
+                p->periodic[k].next = now + p->periodic[k].interval_ms;
+                due = k;
+            }
         }
         pthread_mutex_unlock(&p->mu);
-        if (reconcile_now) {
-            reconcile(app);
+        if (due >= 0) {
+            p->periodic[due].run(app);
             pthread_mutex_lock(&p->mu);
-            p->reconciling = 0;
+            p->periodic[due].running = 0;
             pthread_mutex_unlock(&p->mu);
         }
         did |= run_one(app);
@@ -862,7 +965,13 @@ srv_processor *srv_processor_start(srv_app *app) {
     p->app = app;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cond, NULL);
-    p->next_reconcile = store_now_ms() + 2000; /* soon after start: backfill, heal */
+    /* Soon after start: backfill and heal drafts, then the companies; reminders a little later. */
+    p->periodic[0] =
+        (struct periodic){reconcile, app->cfg.reconcile_interval_ms, store_now_ms() + 2000, 0};
+    p->periodic[1] =
+        (struct periodic){sync_companies, app->cfg.company_sync_ms, store_now_ms() + 3000, 0};
+    p->periodic[2] =
+        (struct periodic){remind, app->cfg.reminder_check_ms, store_now_ms() + 5000, 0};
     for (i = 0; i < app->cfg.job_workers && i < MAX_THREADS; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0)
             break;

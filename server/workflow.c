@@ -6,6 +6,7 @@
 
 #include "tz.h"
 #include "workflow.h"
+#include "notify.h"
 
 void wf_period_of(const srv_shop *shop, int64_t at_ms, int64_t *month_key, int *fiscal_year,
                   int *calendar_month) {
@@ -29,6 +30,15 @@ void wf_period_of(const srv_shop *shop, int64_t at_ms, int64_t *month_key, int *
 }
 
 /* ISO 4217 codes are three letters; the store keeps them in wider fields. */
+b2b_policy wf_policy(const srv_shop *shop) {
+    b2b_policy policy = b2b_policy_default();
+    policy.four_eyes = shop->four_eyes;
+    policy.over_budget = strcmp(shop->over_budget, "admin_override") == 0
+                             ? B2B_OVER_BUDGET_ADMIN_OVERRIDE
+                             : B2B_OVER_BUDGET_BLOCK;
+    return policy;
+}
+
 static void copy_currency(char dst[4], const char *src) {
     size_t n = strlen(src);
     if (n > 3)
@@ -70,32 +80,34 @@ static void counted_money(const srv_shop *shop, const srv_order *o, const char *
     }
 }
 
+void wf_usage_keys(const srv_shop *shop, int64_t company_id, int64_t location_id,
+                   const char *currency, int64_t at, srv_usage keys[4]) {
+    int64_t month_key;
+    int fy, month, i;
+    wf_period_of(shop, at, &month_key, &fy, &month);
+    for (i = 0; i < 4; i++) {
+        memset(&keys[i], 0, sizeof(keys[i]));
+        keys[i].company_id = company_id;
+        keys[i].location_id = i < 2 ? location_id : 0;
+        snprintf(keys[i].period_kind, sizeof(keys[i].period_kind), "%s",
+                 i % 2 == 0 ? "month" : "year");
+        keys[i].period_key = i % 2 == 0 ? month_key : fy;
+        snprintf(keys[i].currency, sizeof(keys[i].currency), "%s", currency);
+    }
+}
+
 /* Adds @p sign x the order's counted amount to the four usage rows (location and company,
  * month and year) of the period containing @p at. */
 static int usage_add(db_conn *c, const srv_shop *shop, const srv_order *o, const char *kind,
                      int64_t amount, const char *currency, int64_t at, int sign) {
-    int64_t month_key;
-    int fy, month, scope, rc;
-    wf_period_of(shop, at, &month_key, &fy, &month);
-    for (scope = 0; scope < 2; scope++) {
-        srv_usage key;
-        int p;
-        for (p = 0; p < 2; p++) {
-            int64_t spent = 0, reserved = 0;
-            memset(&key, 0, sizeof(key));
-            key.company_id = o->company_id;
-            key.location_id = scope == 0 ? o->location_id : 0;
-            snprintf(key.period_kind, sizeof(key.period_kind), "%s", p == 0 ? "month" : "year");
-            key.period_key = p == 0 ? month_key : fy;
-            snprintf(key.currency, sizeof(key.currency), "%s", currency);
-            if (strcmp(kind, "spent") == 0)
-                spent = sign * amount;
-            else
-                reserved = sign * amount;
-            rc = store_usage_add(c, shop->id, &key, spent, reserved);
-            if (rc != SRV_OK)
-                return rc;
-        }
+    srv_usage keys[4];
+    int i, rc, spent = strcmp(kind, "spent") == 0;
+    wf_usage_keys(shop, o->company_id, o->location_id, currency, at, keys);
+    for (i = 0; i < 4; i++) {
+        rc = store_usage_add(c, shop->id, &keys[i], spent ? sign * amount : 0,
+                             spent ? 0 : sign * amount);
+        if (rc != SRV_OK)
+            return rc;
     }
     return SRV_OK;
 }
@@ -163,7 +175,7 @@ static int usage_of(db_conn *c, const srv_shop *shop, const srv_order *o, int64_
     return SRV_OK;
 }
 
-static b2b_plan *plan_of(const srv_budget *b) {
+b2b_plan *wf_plan_of(const srv_budget *b) {
     b2b_plan *plan = b2b_plan_new();
     int m;
     if (plan == NULL)
@@ -192,13 +204,13 @@ static json_t *line_json(const b2b_check_line *l) {
         "currency", l->currency, "explain_de", de.text, "explain_en", en.text);
 }
 
-int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t now,
-                   b2b_check *check, json_t **lines_out) {
+/* Adds the four budgets that apply to @p o now (location and company, month and year) to
+ * @p check, with their spent and reserved; copies them to @p inputs when not NULL. */
+static int gather(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t now,
+                  b2b_check *check, b2b_budget_input *inputs, int *rollover) {
     srv_location loc;
-    b2b_order_amounts amounts;
     int64_t month_key;
-    int fy, month, scope, rc;
-    size_t i;
+    int fy, month, scope, rc, n = 0;
 
     b2b_check_clear(check);
     rc = store_location_get(c, o->location_id, &loc);
@@ -214,7 +226,7 @@ int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t
         if (rc != SRV_OK && rc != SRV_NOTFOUND)
             return rc;
         found = rc == SRV_OK;
-        if (found && (plan = plan_of(&b)) == NULL)
+        if (found && (plan = wf_plan_of(&b)) == NULL)
             return SRV_ERROR;
         for (p = 0; p < 2; p++) {
             b2b_budget_input in;
@@ -239,9 +251,24 @@ int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t
                 b2b_plan_free(plan);
                 return rc;
             }
+            if (inputs != NULL)
+                inputs[n] = in;
+            if (rollover != NULL)
+                rollover[n] = found && b.rollover;
+            n++;
         }
         b2b_plan_free(plan);
     }
+    return SRV_OK;
+}
+
+int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t now,
+                   b2b_check *check, json_t **lines_out) {
+    b2b_order_amounts amounts;
+    size_t i;
+    int rc = gather(c, shop, o, now, check, NULL, NULL);
+    if (rc != SRV_OK)
+        return rc;
     wf_order_amounts(shop, o, &amounts);
     if (b2b_check_run(check, &amounts, shop->near_bp) != B2B_OK)
         return SRV_INVALID;
@@ -255,6 +282,38 @@ int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t
         *lines_out = lines;
     }
     return SRV_OK;
+}
+
+int wf_budget_overview(db_conn *c, const srv_shop *shop, int64_t company_id, int64_t location_id,
+                       int64_t now, wf_overview out[4]) {
+    srv_order none;
+    srv_location loc;
+    b2b_budget_input in[4];
+    b2b_order_amounts zero;
+    int rollover[4], rc, i;
+    b2b_check *check = b2b_check_new();
+    if (check == NULL)
+        return SRV_ERROR;
+    memset(&none, 0, sizeof(none));
+    none.company_id = company_id;
+    none.location_id = location_id;
+    snprintf(none.counted_kind, sizeof(none.counted_kind), "none");
+    rc = store_location_get(c, location_id, &loc);
+    if (rc == SRV_OK)
+        rc = gather(c, shop, &none, now, check, in, rollover);
+    memset(&zero, 0, sizeof(zero));
+    if (rc == SRV_OK) {
+        copy_currency(zero.shop_currency, loc.currency);
+        if (b2b_check_run(check, &zero, shop->near_bp) != B2B_OK)
+            rc = SRV_INVALID;
+    }
+    for (i = 0; rc == SRV_OK && i < 4; i++) {
+        out[i].input = in[i];
+        out[i].rollover = rollover[i];
+        b2b_check_line_at(&out[i].line, check, (size_t)i);
+    }
+    b2b_check_free(check);
+    return rc;
 }
 
 /* One audit event for @p o (whose state is the state after the event). */
@@ -280,6 +339,21 @@ static int audit_append(db_conn *c, const srv_shop *shop, const srv_order *o, co
     rc = store_audit_append(c, &audit);
     srv_audit_clear(&audit);
     return rc;
+}
+
+int wf_uncount(db_conn *c, const srv_shop *shop, srv_order *o) {
+    int rc;
+    if (o->counted_kind[0] == '\0' || strcmp(o->counted_kind, "none") == 0)
+        return SRV_OK;
+    rc = usage_add(c, shop, o, o->counted_kind, o->counted_amount, o->counted_currency,
+                   o->counted_at, -1);
+    if (rc != SRV_OK)
+        return rc;
+    snprintf(o->counted_kind, sizeof(o->counted_kind), "none");
+    o->counted_amount = 0;
+    o->counted_currency[0] = '\0';
+    o->counted_at = 0;
+    return SRV_OK;
 }
 
 int wf_release(db_conn *c, const srv_shop *shop, srv_order *o, const wf_actor *actor, int64_t now) {
@@ -395,6 +469,8 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
     rc = audit_append(c, shop, o, actor, b2b_event_name(event), b2b_state_name(from), note, data,
                       now);
     json_decref(data);
+    if (rc == SRV_OK)
+        rc = notify_event(c, shop, o, event, actor, note, now, NULL);
 out:
     json_decref(lines);
     return rc;

@@ -12,6 +12,12 @@
 #include "b2bbudget.h"
 #include "store/store.h"
 
+/* The shop's approval policy (four eyes, over-budget rule) for the library's permission checks. */
+b2b_policy wf_policy(const srv_shop *shop);
+
+/* A stored budget as the library's plan (NULL when out of memory; b2b_plan_free() it). */
+b2b_plan *wf_plan_of(const srv_budget *b);
+
 /* Who caused an event. */
 typedef struct wf_actor {
     const char *kind;  /* "user", "staff", "shopify", "system" */
@@ -31,6 +37,20 @@ void wf_order_amounts(const srv_shop *shop, const srv_order *o, b2b_order_amount
 int wf_check_order(db_conn *c, const srv_shop *shop, const srv_order *o, int64_t now,
                    b2b_check *check, json_t **lines_out);
 
+/* One budget's figures now, for overviews (the dashboard). */
+typedef struct wf_overview {
+    b2b_budget_input input; /* is_set, amount, spent, reserved, currency */
+    b2b_check_line line;    /* used, available, percent, level (of what is used already) */
+    int rollover;           /* month figures are cumulative from the fiscal year's start */
+} wf_overview;
+
+/*
+ * The four budgets of a location now -- [0] location month, [1] location year, [2] company
+ * month, [3] company year -- with what is spent and reserved, and the level of what is used.
+ */
+int wf_budget_overview(db_conn *c, const srv_shop *shop, int64_t company_id, int64_t location_id,
+                       int64_t now, wf_overview out[4]);
+
 /*
  * Applies @p event to @p o: the library's state machine (b2b_case_apply with
  * @p content_version), the change of what the order counts in budget_usage, the order row
@@ -44,6 +64,13 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
              int *lib_status);
 
 /*
+ * Takes what @p o counts off the budget usage of the company and location it counted at (the
+ * order row itself is written by the caller, e.g. through wf_apply). Call it before the order's
+ * company or location change (a revised draft moved to another location).
+ */
+int wf_uncount(db_conn *c, const srv_shop *shop, srv_order *o);
+
+/*
  * A completed order cancelled later in Shopify (orders/cancelled) gives its amount back to its
  * budgets; the order keeps its state and the audit records the release. Idempotent.
  */
@@ -53,5 +80,14 @@ int wf_release(db_conn *c, const srv_shop *shop, srv_order *o, const wf_actor *a
  * process zone, B2B_TIMEZONE, when the shop's is unknown). */
 void wf_period_of(const srv_shop *shop, int64_t at_ms, int64_t *month_key, int *fiscal_year,
                   int *calendar_month);
+
+/*
+ * The four budget_usage rows an order of @p company_id / @p location_id counts in when it
+ * counted at @p at in @p currency: [0] location month, [1] location year, [2] company month,
+ * [3] company year (spent, reserved and updated_at 0). The workflow adds to exactly these;
+ * `b2bbudget-server check` recomputes them.
+ */
+void wf_usage_keys(const srv_shop *shop, int64_t company_id, int64_t location_id,
+                   const char *currency, int64_t at, srv_usage keys[4]);
 
 #endif

@@ -150,14 +150,16 @@ size_t srv_static_count(const srv_static *s) {
 
 void srv_static_serve(const srv_static *s, srv_req *req) {
     const char *path = srv_req_path(req);
-    const char *inm;
-    size_t i;
     if (strstr(path, "/..") != NULL || strchr(path, '\\') != NULL) {
         srv_respond_error(req, 400, "bad_path", "the path may not contain '..'");
         return;
     }
-    if (strcmp(path, "/") == 0)
-        path = "/index.html";
+    srv_static_serve_path(s, req, strcmp(path, "/") == 0 ? "/index.html" : path);
+}
+
+void srv_static_serve_path(const srv_static *s, srv_req *req, const char *path) {
+    const char *inm;
+    size_t i;
     for (i = 0; i < s->count; i++) {
         const file_entry *e = &s->files[i];
         if (strcmp(e->path, path) != 0)
@@ -165,6 +167,11 @@ void srv_static_serve(const srv_static *s, srv_req *req) {
         srv_resp_header(req, "ETag", e->etag);
         srv_resp_header(req, "Cache-Control", "no-cache");
         srv_resp_header(req, "X-Content-Type-Options", "nosniff");
+        /* The portal loads only its own files; no framing; links do not carry order URLs. */
+        srv_resp_header(req, "Content-Security-Policy",
+                        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                        "base-uri 'none'; form-action 'self'");
+        srv_resp_header(req, "Referrer-Policy", "same-origin");
         inm = srv_req_header(req, "if-none-match");
         if (inm != NULL && (strcmp(inm, "*") == 0 || strstr(inm, e->etag) != NULL)) {
             srv_respond(req, 304, NULL, "", 0);

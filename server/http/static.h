@@ -20,5 +20,7 @@ size_t srv_static_count(const srv_static *s);
 /* Serves the file for the request's path ("/" is "/index.html"): 200 with ETag and
  * Cache-Control, 304 when If-None-Match matches, 400 for "..", 404 when missing. */
 void srv_static_serve(const srv_static *s, srv_req *req);
+/* The same for the file at @p path (e.g. "/index.html" for the portal's own page paths). */
+void srv_static_serve_path(const srv_static *s, srv_req *req, const char *path);
 
 #endif

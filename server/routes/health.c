@@ -71,6 +71,13 @@ void route_metrics(srv_req *req) {
     free(text);
 }
 
+/* The portal's own page paths (/login, /orders/..., /budgets, /users): its one page, which
+ * routes in the browser. */
+void route_portal_page(srv_req *req) {
+    srv_app *app = srv_req_app(req);
+    srv_static_serve_path(app->web, req, "/index.html");
+}
+
 void route_static(srv_req *req) {
     srv_app *app = srv_req_app(req);
     srv_static_serve(app->web, req);

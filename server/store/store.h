@@ -272,6 +272,13 @@ typedef struct srv_order_filter {
 int store_order_list(db_conn *c, const srv_order_filter *f, srv_order **out, int *count);
 void store_order_list_free(srv_order *orders, int count);
 
+/* Orders per state under a filter (only shop, company, location and visible_to_user apply). */
+typedef struct srv_state_count {
+    char state[24];
+    int count;
+} srv_state_count;
+int store_order_counts(db_conn *c, const srv_order_filter *f, srv_state_count **out, int *count);
+
 /* ---- budget usage (spent / reserved per period) ---- */
 typedef struct srv_usage {
     int64_t company_id;
@@ -409,6 +416,8 @@ int store_login_code_count_since(db_conn *c, int64_t shop_id, const char *email,
                                  int *out);
 /* Counts one wrong try; *out_attempts (may be NULL) gets the new count. */
 int store_login_code_add_attempt(db_conn *c, int64_t id, int *out_attempts);
+/* Ends every unused code of the address (a new code replaces the older ones). */
+int store_login_code_revoke(db_conn *c, int64_t shop_id, const char *email, int64_t now);
 /* Marks a code used; SRV_STALE when it was used already (single use under races). */
 int store_login_code_use(db_conn *c, int64_t id, int64_t now);
 
@@ -429,5 +438,46 @@ int store_session_delete(db_conn *c, const char *token_hash);
 int store_session_delete_user(db_conn *c, int64_t user_id);
 /* Deletes sessions expired or idle at @p now, and login codes older than a day. */
 int store_auth_purge(db_conn *c, int64_t now, int64_t idle_ms);
+
+/* ---- consistency check (`b2bbudget-server check`) ---- */
+
+/*
+ * Begins a transaction in which every read sees one snapshot of the store: SQLite a deferred
+ * read transaction (@p write 0) or BEGIN IMMEDIATE (@p write 1: other writers wait);
+ * PostgreSQL REPEATABLE READ (READ ONLY unless @p write), so a write to a row someone changed
+ * after the snapshot fails with SRV_BUSY instead of losing their change. End it with
+ * store_tx_commit / store_tx_rollback. SRV_INVALID when @p c is in a transaction already.
+ */
+int store_check_begin(db_conn *c, int write);
+
+/* Ids of every shop in the store, ascending; *out is malloc'd (free() it), NULL when none. */
+int store_shop_ids(db_conn *c, int64_t **out, int *count);
+
+/* What an order counts in budget_usage, with what is needed to judge it. */
+typedef struct srv_counted {
+    int64_t id;
+    char public_id[SRV_PUBLIC_ID_LEN + 2];
+    char name[64];
+    int64_t company_id, location_id;
+    char state[24];
+    char counted_kind[16]; /* none, spent, reserved */
+    int64_t counted_amount;
+    char counted_currency[8];
+    int64_t counted_at;
+    int released; /* an "order_cancelled" audit event exists (wf_release gave it back) */
+} srv_counted;
+
+/* Up to @p limit (1..5000) orders of a shop with ids above @p after_id, ascending by id;
+ * *out is malloc'd (free() it), NULL when none. */
+int store_counted_page(db_conn *c, int64_t shop_id, int64_t after_id, int limit, srv_counted **out,
+                       int *count);
+
+/* Every budget_usage row of a shop, zero rows included, by key; *out is malloc'd (free() it),
+ * NULL when none. */
+int store_usage_list_shop(db_conn *c, int64_t shop_id, srv_usage **out, int *count);
+
+/* Sets one usage row to @p spent / @p reserved (created when missing): repairs only. */
+int store_usage_set(db_conn *c, int64_t shop_id, const srv_usage *key, int64_t spent,
+                    int64_t reserved);
 
 #endif

@@ -107,6 +107,18 @@ int store_login_code_add_attempt(db_conn *c, int64_t id, int *out_attempts) {
     return rc;
 }
 
+int store_login_code_revoke(db_conn *c, int64_t shop_id, const char *email, int64_t now) {
+    char e[256];
+    if (lower(e, sizeof e, email) != SRV_OK) {
+        return SRV_INVALID;
+    }
+    db_param p[] = {db_int(shop_id), db_text(e), db_int(now)};
+    return db_exec(c,
+                   "UPDATE login_codes SET used_at = $3 WHERE shop_id = $1 AND email = $2 AND "
+                   "used_at IS NULL",
+                   p, 3, NULL);
+}
+
 int store_login_code_use(db_conn *c, int64_t id, int64_t now) {
     db_param p[] = {db_int(id), db_int(now)};
     db_result *r = NULL;

@@ -289,24 +289,66 @@ int store_order_list(db_conn *c, const srv_order_filter *f, srv_order **out, int
     return rc;
 }
 
+static void count_row(const db_result *r, int i, void *dst) {
+    srv_state_count *row = dst;
+    memset(row, 0, sizeof *row);
+    srv__get(row->state, sizeof row->state, r, i, 0);
+    row->count = (int)db_result_int(r, i, 1);
+}
+
+int store_order_counts(db_conn *c, const srv_order_filter *f, srv_state_count **out, int *count) {
+    *out = NULL;
+    *count = 0;
+    if (!f->shop_id) {
+        return SRV_INVALID;
+    }
+    db_param p[] = {db_int(f->shop_id), db_int(f->company_id), db_int(f->location_id),
+                    db_int(f->visible_to_user)};
+    void *items = NULL;
+    int rc = srv__list(c,
+                       "SELECT state, COUNT(*) FROM orders WHERE shop_id = $1 "
+                       "AND ($2 = 0 OR company_id = $2) AND ($3 = 0 OR location_id = $3) "
+                       "AND ($4 = 0 OR location_id IN (SELECT location_id FROM user_locations "
+                       "WHERE user_id = $4)) GROUP BY state ORDER BY state",
+                       p, 4, count_row, sizeof(srv_state_count), &items, count);
+    *out = items;
+    return rc;
+}
+
 /* ---- budget usage ---- */
 
-int store_usage_add(db_conn *c, int64_t shop_id, const srv_usage *key, int64_t spent_delta,
-                    int64_t reserved_delta) {
+/* Adds to (@p add) or sets one usage row, creating it when missing. */
+static int usage_upsert(db_conn *c, int64_t shop_id, const srv_usage *key, int64_t spent,
+                        int64_t reserved, int add) {
     if (!key->company_id || !key->period_kind[0] || !key->currency[0]) {
         return SRV_INVALID;
     }
     db_param p[] = {db_int(key->company_id), db_int(key->location_id), db_text(key->period_kind),
                     db_int(key->period_key), db_text(key->currency),   db_int(shop_id),
-                    db_int(spent_delta),     db_int(reserved_delta),   db_int(store_now_ms())};
+                    db_int(spent),           db_int(reserved),         db_int(store_now_ms())};
     return db_exec(c,
-                   "INSERT INTO budget_usage (company_id, location_id, period_kind, period_key, "
-                   "currency, shop_id, spent, reserved, updated_at) VALUES ($1, $2, $3, $4, $5, "
-                   "$6, $7, $8, $9) ON CONFLICT (company_id, location_id, period_kind, "
-                   "period_key, currency) DO UPDATE SET spent = budget_usage.spent + "
-                   "excluded.spent, reserved = budget_usage.reserved + excluded.reserved, "
-                   "updated_at = excluded.updated_at",
+                   add ? "INSERT INTO budget_usage (company_id, location_id, period_kind, "
+                         "period_key, currency, shop_id, spent, reserved, updated_at) VALUES ($1, "
+                         "$2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (company_id, location_id, "
+                         "period_kind, period_key, currency) DO UPDATE SET spent = "
+                         "budget_usage.spent + excluded.spent, reserved = budget_usage.reserved + "
+                         "excluded.reserved, updated_at = excluded.updated_at"
+                       : "INSERT INTO budget_usage (company_id, location_id, period_kind, "
+                         "period_key, currency, shop_id, spent, reserved, updated_at) VALUES ($1, "
+                         "$2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (company_id, location_id, "
+                         "period_kind, period_key, currency) DO UPDATE SET spent = excluded.spent, "
+                         "reserved = excluded.reserved, updated_at = excluded.updated_at",
                    p, 9, NULL);
+}
+
+int store_usage_add(db_conn *c, int64_t shop_id, const srv_usage *key, int64_t spent_delta,
+                    int64_t reserved_delta) {
+    return usage_upsert(c, shop_id, key, spent_delta, reserved_delta, 1);
+}
+
+int store_usage_set(db_conn *c, int64_t shop_id, const srv_usage *key, int64_t spent,
+                    int64_t reserved) {
+    return usage_upsert(c, shop_id, key, spent, reserved, 0);
 }
 
 #define USAGE_COLS                                                                                 \
@@ -355,6 +397,17 @@ int store_usage_list(db_conn *c, int64_t company_id, const char *period_kind, in
                        "SELECT " USAGE_COLS " FROM budget_usage WHERE company_id = $1 AND "
                        "period_kind = $2 AND period_key = $3 ORDER BY location_id, currency",
                        p, 3, usage_row, sizeof **out, &items, count);
+    *out = items;
+    return rc;
+}
+
+int store_usage_list_shop(db_conn *c, int64_t shop_id, srv_usage **out, int *count) {
+    db_param p[] = {db_int(shop_id)};
+    void *items = NULL;
+    int rc = srv__list(c,
+                       "SELECT " USAGE_COLS " FROM budget_usage WHERE shop_id = $1 ORDER BY "
+                       "company_id, location_id, period_kind, period_key, currency",
+                       p, 1, usage_row, sizeof **out, &items, count);
     *out = items;
     return rc;
 }

@@ -8,8 +8,8 @@ Runs against one backend per invocation (like tests/http):
   B2B_SERVER_BIN=... B2B_TEST_BACKEND=pg B2B_PG_URL_FILE=.../pg_url /usr/bin/python3 test_ingest.py
 Each test class gets its own database, simulator and server. Every wait is bounded.
 
-Where a state cannot yet be reached through an API (the portal's approve endpoint comes in a
-later issue), the test sets it up in SQL; those places are marked "SETUP THROUGH SQL".
+Approvals go through the portal's API as a person's would (tests/http/portal_client.py: login
+with the code from the mail, then POST /api/orders/:id/approve).
 """
 import base64
 import hashlib
@@ -30,6 +30,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 import harness as H  # noqa: E402
+import portal_client  # noqa: E402
 
 SIM_DIR = os.path.join(H.SOURCE_DIR, "tests", "shopify-sim")
 SIM_PY = os.path.join(SIM_DIR, "simulator.py")
@@ -639,12 +640,10 @@ class TestDrafts(IngestCase):
         o = self.wait_order(d["id"])
         approver = self.store.scalar("SELECT id FROM users WHERE email = 'genehmiger@example.com'")
         self.assertIsNotNone(approver, "the company sync brought the approver")
-        # SETUP THROUGH SQL: the portal's approve endpoint comes in a later issue, so the order
-        # is put into `approved` (bound to its current content version) directly.
-        now = int(time.time() * 1000)
-        self.store.exec("UPDATE orders SET state = 'approved', approved_version = content_version, "
-                        "approved_by = %d, approved_at = %d, row_version = row_version + 1 "
-                        "WHERE id = %d" % (approver, now, o["id"]))
+        # Shopify is still recalculating the draft, so the approval cannot complete it before
+        # the shop's change arrives.
+        self.sim.post("/_sim/drafts/%s/ready" % d["id"], {"ready": False, "after_ms": 0})
+        approve_in_portal(self, o)
         u = self.update_draft(d["id"], lines=LINES_B)
         self.wait_inbox_done(u["webhook_id"])
         o = self.wait_order(d["id"], lambda o: o["content_version"] == 2)
@@ -785,9 +784,12 @@ class TestCompanySync(IngestCase):
 
     def test_3_role_changed_in_the_portal_survives_the_next_sync(self):
         wait_until(lambda: self.company_name(), msg="the first sync")
-        # SETUP THROUGH SQL: the portal's user management comes later; it sets role_locked.
-        self.store.exec("UPDATE users SET role = 'budget_admin', role_locked = 1 "
-                        "WHERE email = 'besteller@example.com'")
+        # The company admin makes the requester a budget admin in the portal.
+        admin = portal_client.Portal(self.server.port, os.path.join(self.data_dir, "mail"))
+        admin.login("chef@example.com")
+        uid = self.store.scalar("SELECT id FROM users WHERE email = 'besteller@example.com'")
+        status, doc, _ = admin.request("PATCH", "/api/users/%d" % uid, {"role": "budget_admin"})
+        self.assertEqual(status, 200, doc)
         before = self.users()["besteller@example.com"]
         r = self.sim.post("/_sim/companies/testfirma/update", {"name": "Testfirma KG"})
         row = self.wait_inbox_done(r["webhook_id"])
@@ -958,22 +960,22 @@ class TestGraphQLFaults(IngestCase):
 # ================================================================ crash and restart
 
 
-def approve_in_sql(store, order_id, approver_email="genehmiger@example.com"):
-    """SETUP THROUGH SQL (the portal's approve endpoint comes in a later issue): the order is put
-    into `approved`, bound to its current content, and its `shopify.complete` job is enqueued
-    the way the approval will enqueue it. Returns the job id."""
-    now = int(time.time() * 1000)
-    approver = store.scalar("SELECT id FROM users WHERE email = %s" % q(approver_email))
-    shop_id = store.scalar("SELECT shop_id FROM orders WHERE id = %d" % order_id)
-    store.exec("UPDATE orders SET state = 'approved', approved_version = content_version, "
-               "approved_by = %d, approved_at = %d, row_version = row_version + 1 WHERE id = %d"
-               % (approver, now, order_id))
-    key = "shopify.complete:%d:%s" % (order_id, uuid.uuid4().hex[:8])
-    store.exec("INSERT INTO jobs (shop_id, kind, payload, idempotency_key, status, attempts, "
-               "max_attempts, run_at, created_at, updated_at) VALUES (%d, 'shopify.complete', %s, "
-               "%s, 'queued', 0, 8, %d, %d, %d)"
-               % (shop_id, q(json.dumps({"order_id": order_id})), q(key), now, now, now))
-    return store.scalar("SELECT id FROM jobs WHERE idempotency_key = %s" % q(key))
+def approve_in_portal(case, order, approver_email="genehmiger@example.com"):
+    """The approver approves @order in the portal (one login per test class: codes are limited
+    to one a minute). Returns the id of the shopify.complete job the approval queued."""
+    cls = type(case)
+    portal = getattr(cls, "_portal", None)
+    if portal is None or portal.me["user"]["email"] != approver_email:
+        portal = portal_client.Portal(case.server.port, os.path.join(cls.data_dir, "mail"))
+        portal.login(approver_email)
+        cls._portal = portal
+    portal.port = case.server.port  # the server may have been restarted
+    status, doc = portal.act(order["public_id"], "approve")
+    case.assertEqual(status, 200, doc)
+    case.assertEqual(doc["order"]["state"], "approved")
+    return case.store.scalar(
+        "SELECT max(id) FROM jobs WHERE kind = 'shopify.complete' AND payload = %s"
+        % q(json.dumps({"order_id": order["id"]}, separators=(",", ":"))))
 
 
 class CrashCase(IngestCase):
@@ -1069,7 +1071,7 @@ class TestCompletionJob(CrashCase):
     def test_1_completion_job_completes_exactly_once(self):
         self.wait_settled()
         d, o = self.new_order()
-        job = approve_in_sql(self.store, o["id"])
+        job = approve_in_portal(self, o)
         self.wait_job(job, lambda j: j["status"] == "done")
         o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
         self.assertCompletedOnce(d, o)
@@ -1085,7 +1087,7 @@ class TestCompletionJob(CrashCase):
         self.wait_settled()
         d, o = self.new_order()
         self.hang_next_call()  # the job's first call (metafieldsSet) hangs
-        job = approve_in_sql(self.store, o["id"])
+        job = approve_in_portal(self, o)
         self.wait_job(job, lambda j: j["status"] == "running", msg="the job's claim")
         wait_until(lambda: any(c.get("result") == "fault:timeout"
                                for c in self.sim.state()["calls"]["log"]), msg="the hanging call")
@@ -1101,7 +1103,7 @@ class TestCompletionJob(CrashCase):
         self.wait_settled()
         d, o = self.new_order()
         self.sim.post("/_sim/webhooks", {"hold": True})  # the completion webhook waits
-        job = approve_in_sql(self.store, o["id"])
+        job = approve_in_portal(self, o)
         wait_until(lambda: self.sim.completions(d["id"]).get("completed") == 1, 20, interval=0.01,
                    msg="Shopify's completion")
         self.restart_server(signal.SIGKILL)
@@ -1118,7 +1120,7 @@ class TestCompletionJob(CrashCase):
         # More THROTTLED answers than the client's 5 attempts per call: the job's first run fails
         # and is retried later.
         self.sim.post("/_sim/faults", {"next": ["throttled"] * 7})
-        job = approve_in_sql(self.store, o["id"])
+        job = approve_in_portal(self, o)
         j = self.wait_job(job, lambda j: j["attempts"] >= 1 and j["status"] == "queued"
                           and j["last_error"], timeout=40, msg="a failed first attempt")
         self.assertIn("THROTTL", j["last_error"].upper(), j)

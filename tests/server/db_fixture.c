@@ -49,3 +49,29 @@ void remove_sqlite(void) {
     unlink(p);
     g_sqlite_path[0] = '\0';
 }
+
+int fixture_main(int argc, char **argv, const char *name, Suite *suite) {
+    if (argc >= 2 && strcmp(argv[1], "sqlite") == 0) {
+        g_pg = 0;
+    } else if (argc >= 3 && strcmp(argv[1], "pg") == 0) {
+        FILE *f = fopen(argv[2], "r");
+        if (!f || !fgets(g_url, sizeof g_url, f)) {
+            fprintf(stderr, "%s: cannot read the PostgreSQL URL from %s\n", name, argv[2]);
+            if (f) {
+                fclose(f);
+            }
+            return 1;
+        }
+        fclose(f);
+        g_url[strcspn(g_url, "\r\n")] = '\0';
+        g_pg = 1;
+    } else {
+        fprintf(stderr, "usage: %s sqlite | %s pg URL_FILE\n", name, name);
+        return 2;
+    }
+    SRunner *sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

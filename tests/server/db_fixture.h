@@ -14,4 +14,9 @@ void fresh_url(void);
 /* Removes the SQLite file of the current test (and its WAL and shared-memory files). */
 void remove_sqlite(void);
 
+/* Runs @p suite against the backend of the command line ("sqlite", or "pg URL_FILE"): 0 when
+ * every test passed, 1 when one failed, 2 for a bad command line. */
+#include <check.h>
+int fixture_main(int argc, char **argv, const char *name, Suite *suite);
+
 #endif

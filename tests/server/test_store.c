@@ -1277,24 +1277,5 @@ static Suite *store_suite(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 2 && strcmp(argv[1], "sqlite") == 0) {
-        g_pg = 0;
-    } else if (argc >= 3 && strcmp(argv[1], "pg") == 0) {
-        FILE *f = fopen(argv[2], "r");
-        if (!f || !fgets(g_url, sizeof g_url, f)) {
-            fprintf(stderr, "test_store: cannot read the PostgreSQL URL from %s\n", argv[2]);
-            return 1;
-        }
-        fclose(f);
-        g_url[strcspn(g_url, "\r\n")] = '\0';
-        g_pg = 1;
-    } else {
-        fprintf(stderr, "usage: test_store sqlite | test_store pg URL_FILE\n");
-        return 2;
-    }
-    SRunner *sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fixture_main(argc, argv, "test_store", store_suite());
 }
