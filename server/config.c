@@ -101,7 +101,9 @@ static const setting settings[] = {
      "key (32+ characters) of the stored login-code and session hashes; empty: a random key in "
      "$B2B_DATA_DIR/auth.key. Several instances must share one"},
     {"B2B_DEMO", SET_INT, OFF(demo), "0", 0, 0, 1,
-     "1 = demo mode: login codes are also printed to the log and /demo/mail shows the sent mail"},
+     "1 = demo mode: login codes are also written to the log (examples/run.sh shows them)"},
+    {"B2B_SHOP_NAME", SET_STRING, OFF(shop_name), "", 0, 0, 0,
+     "the shop's name as the portal shows it (e.g. Altruan); empty: the myshopify domain"},
     {"B2B_STAFF_EMAIL", SET_STRING, OFF(staff_email), "", 0, 0, 0,
      "shop staff's address for approved, changes-requested and failed mails; empty sends none"},
     {"B2B_SHOP_LANGUAGE", SET_STRING, OFF(shop_language), "de", 0, 0, 0,

@@ -53,6 +53,7 @@ typedef struct srv_config {
     char *auth_key;     /* B2B_AUTH_KEY (secret): key of the login code and session hashes */
     int64_t demo;       /* B2B_DEMO: 1 = demo mode (mailbox page, login codes on the console) */
     /* The shop's rules (DOMAIN.md), applied to the shop's row at every start. */
+    char *shop_name;           /* B2B_SHOP_NAME: the shop's name in the portal and mails */
     char *staff_email;         /* B2B_STAFF_EMAIL: shop staff's address for notifications */
     char *shop_language;       /* B2B_SHOP_LANGUAGE: de or en, for staff mails and new users */
     int64_t reminder_hours;    /* B2B_REMINDER_HOURS */

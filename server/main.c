@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,8 @@ static int ensure_shop(srv_app *app, db_conn *c) {
     }
     if (rc != SRV_OK)
         return rc;
+    if (cfg->shop_name[0] != '\0')
+        snprintf(shop.name, sizeof(shop.name), "%s", cfg->shop_name);
     snprintf(shop.staff_email, sizeof(shop.staff_email), "%s", cfg->staff_email);
     snprintf(shop.language, sizeof(shop.language), "%s", cfg->shop_language);
     snprintf(shop.budget_basis, sizeof(shop.budget_basis), "%s", cfg->budget_basis);
@@ -126,7 +129,7 @@ static int open_store(srv_app *app, int migrate) {
         rc = store_migrate(c, &applied);
     if (rc == SRV_OK)
         rc = store_ready(c);
-    if (rc == SRV_OK)
+    if (rc == SRV_OK && migrate) /* `check` reads the store as it is */
         rc = ensure_shop(app, c);
     if (rc != SRV_OK) {
         srv_json_escape(msg, 0, sizeof(msg), db_errmsg(c));
@@ -226,6 +229,16 @@ static void open_shopify(srv_app *app) {
     }
 }
 
+/* A start that failed after the threads began: end them before main() frees what they use.
+ * Returns the exit status 1. */
+static int stop_threads(srv_app *app) {
+    if (app->inbox != NULL)
+        srv_inbox_stop(app->inbox);
+    if (app->processor != NULL)
+        srv_processor_stop(app->processor);
+    return 1;
+}
+
 static int serve(srv_app *app) {
     char err[512];
     serve_state st;
@@ -254,7 +267,7 @@ static int serve(srv_app *app) {
     app->processor = srv_processor_start(app);
     app->inbox = srv_inbox_start(app->loop, app->db, wake_processor, app);
     if (app->metrics == NULL || app->http == NULL || app->inbox == NULL || app->processor == NULL)
-        return 1;
+        return stop_threads(app);
     if (app->cfg.shopify_client_secret[0] == '\0')
         srv_log(SRV_LOG_WARN, NULL,
                 "B2B_SHOPIFY_CLIENT_SECRET is not set: every webhook will be refused", NULL);
@@ -262,7 +275,7 @@ static int serve(srv_app *app) {
     if (rc != 0) {
         log_fields(SRV_LOG_ERROR, "cannot listen", "\"address\":\"%s\",\"error\":\"%s\"",
                    app->cfg.listen, uv_strerror(rc));
-        return 1;
+        return stop_threads(app);
     }
     memset(&st, 0, sizeof(st));
     st.app = app;
@@ -341,6 +354,9 @@ int main(int argc, char **argv) {
         app.cfg.workers = (int64_t)uv_available_parallelism();
     snprintf(workers, sizeof(workers), "%lld", (long long)app.cfg.workers);
     setenv("UV_THREADPOOL_SIZE", workers, 1);
+    /* A reader of our stderr that went away must not kill the server at its next log line;
+     * sockets report EPIPE through libuv instead. */
+    signal(SIGPIPE, SIG_IGN);
     app.loop = uv_default_loop();
 
     /* check reads the store as it is: a store that needs migrate is an error (exit 2). */

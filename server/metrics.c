@@ -93,7 +93,7 @@ void srv_metrics_inc(srv_metrics *m, srv_counter c, uint64_t by) {
 
 void srv_metrics_set(srv_metrics *m, srv_gauge g, int64_t value) {
     if (m != NULL && g < SRV_GAUGE_COUNT)
-        m->gauges[g] = value;
+        __atomic_store_n(&m->gauges[g], value, __ATOMIC_RELAXED);
 }
 
 typedef struct sbuf {
@@ -168,6 +168,7 @@ char *srv_metrics_render(const srv_metrics *m) {
                   (unsigned long long)__atomic_load_n(&m->counters[i], __ATOMIC_RELAXED));
     for (i = 0; i < SRV_GAUGE_COUNT; i++)
         sb_printf(&b, "# HELP %s %s.\n# TYPE %s gauge\n%s %lld\n", gauge_names[i][0],
-                  gauge_names[i][1], gauge_names[i][0], gauge_names[i][0], (long long)m->gauges[i]);
+                  gauge_names[i][1], gauge_names[i][0], gauge_names[i][0],
+                  (long long)__atomic_load_n(&m->gauges[i], __ATOMIC_RELAXED));
     return b.s;
 }

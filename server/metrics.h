@@ -15,7 +15,7 @@ void srv_metrics_free(srv_metrics *m);
 
 void srv_metrics_request(srv_metrics *m, int route_index, int status, double seconds);
 
-/* Named counters (any thread) and gauges (loop thread) other modules report (webhooks, jobs, queue
+/* Named counters and gauges (any thread) other modules report (webhooks, jobs, queue
  * depth, ...). */
 typedef enum srv_counter {
     SRV_WEBHOOKS_RECEIVED,

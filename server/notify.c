@@ -45,8 +45,10 @@ static int enqueue(mail_ctx *m, const char *template_name, const char *email, co
                      name && *name ? name : email);
     if (vars == NULL)
         return SRV_ERROR;
-    if (m->note != NULL)
+    if (m->note != NULL) { /* the user's note; for "failed": Shopify's reason */
         json_object_set_new(vars, "note", json_string(m->note));
+        json_object_set_new(vars, "reason", json_string(m->note));
+    }
     if (m->hours > 0)
         json_object_set_new(vars, "hours", json_integer(m->hours));
     payload =
@@ -62,6 +64,8 @@ static int enqueue(mail_ctx *m, const char *template_name, const char *email, co
     snprintf(j.idempotency_key, sizeof(j.idempotency_key), "email:%s:%lld:%s:%s", template_name,
              (long long)m->o->id, m->key_suffix, who);
     j.payload = text;
+    /* Mail waits out long SMTP outages: with backoff capped at 6 h, 16 attempts span ~2 days. */
+    j.max_attempts = 16;
     rc = store_job_enqueue(m->c, &j, NULL, &created);
     free(text);
     m->jobs += created;

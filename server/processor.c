@@ -40,8 +40,30 @@ struct srv_processor {
         int64_t interval_ms;
         int64_t next; /* store_now_ms() time */
         int running;
-    } periodic[3]; /* reconciliation, company sync, reminders */
+    } periodic[3];      /* reconciliation, company sync, reminders */
+    int64_t next_depth; /* when the queue's depth is measured next (metrics) */
 };
+
+/* The job queue's depth for /metrics, measured by an idle processor thread every few seconds
+ * (the metrics endpoint itself never waits on the store). */
+#define DEPTH_EVERY_MS 5000
+static void measure_depth(srv_processor *p) {
+    int64_t now = store_now_ms(), depth = 0;
+    db_conn *c;
+    pthread_mutex_lock(&p->mu);
+    if (now < p->next_depth) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    p->next_depth = now + DEPTH_EVERY_MS;
+    pthread_mutex_unlock(&p->mu);
+    c = db_acquire(p->app->db);
+    if (c == NULL)
+        return;
+    if (store_job_count_waiting(c, &depth) == SRV_OK)
+        srv_metrics_set(p->app->metrics, SRV_QUEUE_DEPTH, depth);
+    db_release(p->app->db, c);
+}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -349,8 +371,12 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
                               NULL, now, &lib);
             }
         } else {
+            /* Same content (e.g. Shopify's echo of the note we added): no new row version,
+             * so nobody's view of the order turns stale. */
             o.shopify_updated_at = d.updated_at_ms;
-            rc = store_order_update(c, &o);
+            free(o.note);
+            o.note = d.note && *d.note ? strdup(d.note) : NULL;
+            rc = store_order_touch(c, o.id, o.shopify_updated_at, o.note);
         }
     }
     if (rc == SRV_OK && d.status == SHOPIFY_DRAFT_COMPLETED && strcmp(o.state, "completed") != 0) {
@@ -781,7 +807,7 @@ static int feed(db_conn *c, const srv_shop *shop, const char *webhook_id, const 
 /* Feeds every draft changed since the last good poll that the store has not seen in its
  * latest version into the inbox, as a synthetic update (deduplicated by draft and version). */
 static void reconcile(srv_app *app) {
-    db_conn *c = db_acquire(app->db);
+    db_conn *c = app->shop_id != 0 && app->shopify != NULL ? db_acquire(app->db) : NULL;
     srv_shop shop;
     int64_t since = 0, started = store_now_ms(), fed = 0;
     char *cursor = NULL;
@@ -846,15 +872,19 @@ static void reconcile(srv_app *app) {
  * company handler (sync_company) brings locations, contacts and roles up to date: what company
  * webhooks missed is healed within B2B_COMPANY_SYNC_INTERVAL_MS. */
 static void sync_companies(srv_app *app) {
-    db_conn *c = db_acquire(app->db);
+    db_conn *c = app->shop_id != 0 && app->shopify != NULL ? db_acquire(app->db) : NULL;
     srv_shop shop;
-    int64_t started = store_now_ms(), fed = 0;
+    int64_t started = store_now_ms(), fed = 0, last = 0;
     char *cursor = NULL;
     int ok = 1;
     if (c == NULL)
         return;
+    /* Several instances share the store: whoever synced within half the interval did it for
+     * all of them. */
     if (app->shop_id == 0 || app->shopify == NULL ||
-        store_shop_get(c, app->shop_id, &shop) != SRV_OK || shop.uninstalled_at != 0) {
+        store_shop_get(c, app->shop_id, &shop) != SRV_OK || shop.uninstalled_at != 0 ||
+        (store_sync_get(c, shop.id, "company_sync", &last) == SRV_OK && last != 0 &&
+         started - last < app->cfg.company_sync_ms / 2)) {
         db_release(app->db, c);
         return;
     }
@@ -914,6 +944,14 @@ static void remind(srv_app *app) {
 
 /* One processor thread: inbox rows and jobs while there are any, reconciliation when due,
  * else sleep until woken (new webhooks, new jobs) or for a second (retries become due). */
+static int is_stopping(srv_processor *p) {
+    int stopping;
+    pthread_mutex_lock(&p->mu);
+    stopping = p->stopping;
+    pthread_mutex_unlock(&p->mu);
+    return stopping;
+}
+
 static void *worker_main(void *arg) {
     srv_processor *p = arg;
     srv_app *app = p->app;
@@ -939,9 +977,13 @@ static void *worker_main(void *arg) {
             pthread_mutex_lock(&p->mu);
             p->periodic[due].running = 0;
             pthread_mutex_unlock(&p->mu);
+            continue; /* one piece of work per round: a stop is noticed between them */
         }
-        did |= run_one(app);
-        did |= run_job(app);
+        did = run_one(app);
+        if (!did && !is_stopping(p))
+            did = run_job(app);
+        if (!did && !is_stopping(p))
+            measure_depth(p);
         if (!did) {
             struct timespec until;
             pthread_mutex_lock(&p->mu);
@@ -972,6 +1014,7 @@ srv_processor *srv_processor_start(srv_app *app) {
         (struct periodic){sync_companies, app->cfg.company_sync_ms, store_now_ms() + 3000, 0};
     p->periodic[2] =
         (struct periodic){remind, app->cfg.reminder_check_ms, store_now_ms() + 5000, 0};
+    p->next_depth = store_now_ms() + DEPTH_EVERY_MS;
     for (i = 0; i < app->cfg.job_workers && i < MAX_THREADS; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0)
             break;

@@ -1,4 +1,5 @@
 /* The portal API's request mechanism; see api.h. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,39 +210,39 @@ static void api_work(void *arg) {
 }
 
 typedef struct after_job {
-    uv_work_t w;
     srv_app *app;
     void (*fn)(srv_app *app, json_t *data);
     json_t *data;
 } after_job;
 
-static void after_work(uv_work_t *w) {
-    after_job *a = w->data;
+static void *after_main(void *arg) {
+    after_job *a = arg;
     a->fn(a->app, a->data);
-}
-
-static void after_done(uv_work_t *w, int status) {
-    after_job *a = w->data;
-    (void)status;
     json_decref(a->data);
     free(a);
+    return NULL;
 }
 
-/* Queues x->after on libuv's pool; it runs after the answer was written. */
+/* Runs x->after on a thread of its own once the answer is written: it may wait on SMTP for
+ * seconds, which must hold up neither the loop nor libuv's pool (the requests' store calls). */
 static void run_after(api_ctx *x) {
     after_job *a = calloc(1, sizeof(*a));
+    pthread_attr_t attr;
+    pthread_t t;
     if (a == NULL) {
         json_decref(x->after_data);
         return;
     }
-    a->w.data = a;
     a->app = x->app;
     a->fn = x->after;
     a->data = x->after_data;
-    if (uv_queue_work(x->app->loop, &a->w, after_work, after_done) != 0) {
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, after_main, a) != 0) {
         json_decref(a->data);
         free(a);
     }
+    pthread_attr_destroy(&attr);
 }
 
 static void api_done(srv_req *req, void *arg) {

@@ -42,8 +42,8 @@ typedef struct api_ctx {
     int status;
     json_t *out;      /* the body; NULL with status 204 */
     char cookie[256]; /* a Set-Cookie value, "" for none */
-    /* Work to run on a worker thread after the answer has gone (e.g. sending the login mail,
-     * so the answer's timing says nothing about the address). Takes @p after_data. */
+    /* Work to run on a thread of its own after the answer has gone (e.g. sending the login
+     * mail, so the answer's timing says nothing about the address). Takes @p after_data. */
     void (*after)(srv_app *app, json_t *data);
     json_t *after_data;
 

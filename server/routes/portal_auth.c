@@ -59,12 +59,6 @@ static void request_code(api_ctx *x) {
     }
     if (store_user_get_by_email(x->c, x->app->shop_id, email, &u) != SRV_OK || !u.active)
         return;
-    rc = store_login_code_count_since(x->c, u.shop_id, email, x->now - AUTH_CODE_MIN_GAP_MS,
-                                      &last_minute);
-    if (rc == SRV_OK)
-        rc = store_login_code_count_since(x->c, u.shop_id, email, x->now - 3600 * 1000, &last_hour);
-    if (rc != SRV_OK || last_minute > 0 || last_hour >= AUTH_CODE_PER_HOUR)
-        return;
     if (srv_auth_code(code) != 0)
         return;
     memset(&lc, 0, sizeof(lc));
@@ -73,15 +67,28 @@ static void request_code(api_ctx *x) {
     srv_auth_code_hash(u.shop_id, email, code, lc.code_hash);
     lc.created_at = x->now;
     lc.expires_at = x->now + AUTH_CODE_TTL_MS;
+    /* The limits are checked in the transaction that stores the code, with the user's row
+     * locked: simultaneous requests cannot all pass them. */
     if (store_tx_begin(x->c) != SRV_OK)
         return;
-    rc = store_login_code_revoke(x->c, u.shop_id, email, x->now);
+    rc = store_user_lock(x->c, u.id);
+    if (rc == SRV_OK)
+        rc = store_login_code_count_since(x->c, u.shop_id, email, x->now - AUTH_CODE_MIN_GAP_MS,
+                                          &last_minute);
+    if (rc == SRV_OK)
+        rc = store_login_code_count_since(x->c, u.shop_id, email, x->now - 3600 * 1000, &last_hour);
+    if (rc == SRV_OK && (last_minute > 0 || last_hour >= AUTH_CODE_PER_HOUR))
+        rc = SRV_CONFLICT; /* limited: nothing is stored or sent */
+    if (rc == SRV_OK)
+        rc = store_login_code_revoke(x->c, u.shop_id, email, x->now);
     if (rc == SRV_OK)
         rc = store_login_code_insert(x->c, &lc);
     if (rc == SRV_OK)
         rc = store_tx_commit(x->c);
-    if (rc != SRV_OK)
-        return;
+    if (rc != SRV_OK) {
+        memset(code, 0, sizeof(code));
+        return; /* api.c rolls the transaction back */
+    }
     x->after = send_code;
     x->after_data =
         json_pack("{s:s,s:[{s:s,s:s}],s:s,s:{s:s,s:s}}", "template", "login_code", "to", "email",
@@ -121,10 +128,15 @@ static void verify(api_ctx *x) {
             api_store_error(x, rc);
         return;
     }
+    /* Every try is claimed before the comparison, atomically: simultaneous guesses cannot get
+     * past the limit. */
+    rc = store_login_code_try(x->c, lc.id, AUTH_CODE_MAX_TRIES, NULL);
     srv_auth_code_hash(x->user.shop_id, email, code, hash);
-    if (!srv_auth_equal(hash, lc.code_hash)) {
-        store_login_code_add_attempt(x->c, lc.id, NULL);
-        api_error(x, 401, "invalid_code", "the code is wrong or no longer valid");
+    if (rc != SRV_OK || !srv_auth_equal(hash, lc.code_hash)) {
+        if (rc != SRV_OK && rc != SRV_STALE)
+            api_store_error(x, rc);
+        else
+            api_error(x, 401, "invalid_code", "the code is wrong or no longer valid");
         return;
     }
     if (srv_auth_token(token) != 0 || srv_auth_token(csrf) != 0) {

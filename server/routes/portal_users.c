@@ -190,8 +190,10 @@ static void users_patch(api_ctx *x) {
                 "you cannot demote or deactivate yourself; ask another company admin");
         return;
     }
-    if (active != NULL)
+    if (active != NULL) {
         u.active = json_is_true(active);
+        u.active_locked = 1; /* later Shopify syncs keep it */
+    }
     rc = store_tx_begin(x->c);
     if (rc == SRV_OK)
         rc = store_user_update(x->c, &u);

@@ -48,7 +48,9 @@ static void job_retry(api_ctx *x) {
     char id[32];
     srv_job j;
     int64_t job_id = strtoll(api_param(x, "id", id, sizeof(id)), NULL, 10);
-    int rc = store_job_get(x->c, job_id, &j);
+    int rc;
+    memset(&j, 0, sizeof(j));
+    rc = store_job_get(x->c, job_id, &j);
     if (rc == SRV_OK && j.shop_id != x->app->shop_id && j.shop_id != 0)
         rc = SRV_NOTFOUND;
     srv_job_clear(&j);
@@ -63,8 +65,10 @@ static void job_retry(api_ctx *x) {
         return;
     }
     srv_processor_wake(x->app->processor);
+    memset(&j, 0, sizeof(j));
     rc = store_job_get(x->c, job_id, &j);
     if (rc != SRV_OK) {
+        srv_job_clear(&j);
         api_store_error(x, rc);
         return;
     }

@@ -402,7 +402,7 @@ int store_location_list(db_conn *c, int64_t company_id, srv_location **out, int 
 
 #define USER_COLS                                                                                  \
     "id, shop_id, company_id, email, name, role, role_locked, language, active, "                  \
-    "shopify_contact_id, last_login_at, created_at, updated_at"
+    "shopify_contact_id, last_login_at, created_at, updated_at, active_locked"
 
 static void user_row(const db_result *r, int i, void *dst) {
     srv_user *u = dst;
@@ -418,6 +418,7 @@ static void user_row(const db_result *r, int i, void *dst) {
     u->active = (int)db_result_int(r, i, 8);
     u->shopify_contact_id = db_result_int(r, i, 9);
     u->last_login_at = db_result_int(r, i, 10);
+    u->active_locked = (int)db_result_int(r, i, 13);
     u->created_at = db_result_int(r, i, 11);
     u->updated_at = db_result_int(r, i, 12);
 }
@@ -487,7 +488,8 @@ int store_user_sync(db_conn *c, srv_user *u) {
         "active, shopify_contact_id, created_at, updated_at) "
         "VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $9) "
         "ON CONFLICT (shop_id, email) DO UPDATE SET company_id = excluded.company_id, "
-        "name = excluded.name, active = excluded.active, "
+        "name = excluded.name, "
+        "active = CASE WHEN users.active_locked = 1 THEN users.active ELSE excluded.active END, "
         "shopify_contact_id = excluded.shopify_contact_id, "
         "role = CASE WHEN users.role_locked = 1 THEN users.role ELSE excluded.role END, "
         "updated_at = excluded.updated_at RETURNING " USER_COLS,
@@ -504,11 +506,12 @@ int store_user_update(db_conn *c, const srv_user *u) {
                     db_int(u->role_locked ? 1 : 0),
                     db_text(u->language[0] ? u->language : "de"),
                     db_int(u->active ? 1 : 0),
-                    db_int(store_now_ms())};
+                    db_int(store_now_ms()),
+                    db_int(u->active_locked ? 1 : 0)};
     return exec_changes(c,
                         "UPDATE users SET name = $2, role = $3, role_locked = $4, language = $5, "
-                        "active = $6, updated_at = $7 WHERE id = $1",
-                        p, 7);
+                        "active = $6, updated_at = $7, active_locked = $8 WHERE id = $1",
+                        p, 8);
 }
 
 int store_user_get(db_conn *c, int64_t id, srv_user *out) {

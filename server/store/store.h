@@ -137,8 +137,9 @@ typedef struct srv_user {
     int64_t id, shop_id, company_id;
     char email[256]; /* stored lower case */
     char name[256];
-    char role[16];   /* company_admin, budget_admin, approver, requester */
-    int role_locked; /* role changed in the portal: syncs keep it */
+    char role[16];     /* company_admin, budget_admin, approver, requester */
+    int role_locked;   /* role changed in the portal: syncs keep it */
+    int active_locked; /* deactivated or reactivated in the portal: syncs keep it */
     char language[8];
     int active;
     int64_t shopify_contact_id; /* 0 = added in the portal */
@@ -153,7 +154,7 @@ int store_user_insert(db_conn *c, srv_user *u);
  * when the stored user's role_locked is 0. Writes the stored row back into @p u.
  */
 int store_user_sync(db_conn *c, srv_user *u);
-/* Updates name, role, role_locked, language and active of user @p u->id. */
+/* Updates name, role, role_locked, language, active and active_locked of user @p u->id. */
 int store_user_update(db_conn *c, const srv_user *u);
 int store_user_get(db_conn *c, int64_t id, srv_user *out);
 int store_user_get_by_email(db_conn *c, int64_t shop_id, const char *email, srv_user *out);
@@ -249,6 +250,10 @@ int store_order_get_by_draft(db_conn *c, int64_t shop_id, int64_t shopify_draft_
 /* The order a completed draft became, by Shopify's order id (orders/cancelled). */
 int store_order_get_by_shopify_order(db_conn *c, int64_t shop_id, int64_t shopify_order_id,
                                      srv_order *out);
+/* Records Shopify's latest updatedAt and note of a draft whose content did not change, without
+ * a new row version (nobody acted: a user's view of the order stays current). */
+int store_order_touch(db_conn *c, int64_t id, int64_t shopify_updated_at, const char *note);
+
 /*
  * Writes every mutable field of @p o if its row_version is still current, then increments
  * o->row_version and sets updated_at. SRV_STALE when someone else changed it first,
@@ -391,6 +396,8 @@ int store_job_complete(db_conn *c, const srv_job *j, int64_t now);
 int store_job_fail(db_conn *c, const srv_job *j, const char *error, int64_t now,
                    int64_t base_delay_ms, int64_t *out_next_run);
 int store_job_get(db_conn *c, int64_t id, srv_job *out);
+/* Jobs waiting to run or running (the queue's depth). */
+int store_job_count_waiting(db_conn *c, int64_t *out);
 /* Dead jobs, newest first, at most @p limit; free with store_job_list_free(). */
 int store_job_list_dead(db_conn *c, int limit, srv_job **out, int *count);
 void store_job_list_free(srv_job *jobs, int count);
@@ -414,8 +421,15 @@ int store_login_code_latest(db_conn *c, int64_t shop_id, const char *email, int6
 /* Codes created for the email since @p since (rate limits). */
 int store_login_code_count_since(db_conn *c, int64_t shop_id, const char *email, int64_t since,
                                  int *out);
+/* Claims one try of code @p id before it is compared, atomically, so simultaneous guesses
+ * cannot exceed @p max_attempts: SRV_OK (*out_attempts, may be NULL, gets the new count), or
+ * SRV_STALE when the code is used up or used. */
+int store_login_code_try(db_conn *c, int64_t id, int max_attempts, int *out_attempts);
 /* Counts one wrong try; *out_attempts (may be NULL) gets the new count. */
 int store_login_code_add_attempt(db_conn *c, int64_t id, int *out_attempts);
+/* Locks the user's row until the transaction ends (PostgreSQL; SQLite's write transaction
+ * holds the whole store), so checks of per-user limits in it cannot race. */
+int store_user_lock(db_conn *c, int64_t user_id);
 /* Ends every unused code of the address (a new code replaces the older ones). */
 int store_login_code_revoke(db_conn *c, int64_t shop_id, const char *email, int64_t now);
 /* Marks a code used; SRV_STALE when it was used already (single use under races). */

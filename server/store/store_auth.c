@@ -107,6 +107,28 @@ int store_login_code_add_attempt(db_conn *c, int64_t id, int *out_attempts) {
     return rc;
 }
 
+int store_login_code_try(db_conn *c, int64_t id, int max_attempts, int *out_attempts) {
+    db_param p[] = {db_int(id), db_int(max_attempts)};
+    db_result *r = NULL;
+    int rc = srv__query1(c,
+                         "UPDATE login_codes SET attempts = attempts + 1 WHERE id = $1 AND "
+                         "attempts < $2 AND used_at IS NULL RETURNING attempts",
+                         p, 2, &r);
+    if (rc == SRV_OK && out_attempts) {
+        *out_attempts = (int)db_result_int(r, 0, 0);
+    }
+    db_result_free(r);
+    return rc == SRV_NOTFOUND ? SRV_STALE : rc;
+}
+
+int store_user_lock(db_conn *c, int64_t user_id) {
+    if (db_conn_kind(c) != DB_POSTGRES) {
+        return SRV_OK;
+    }
+    db_param p[] = {db_int(user_id)};
+    return db_exec(c, "SELECT id FROM users WHERE id = $1 FOR UPDATE", p, 1, NULL);
+}
+
 int store_login_code_revoke(db_conn *c, int64_t shop_id, const char *email, int64_t now) {
     char e[256];
     if (lower(e, sizeof e, email) != SRV_OK) {

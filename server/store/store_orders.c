@@ -212,6 +212,19 @@ int store_order_get_by_shopify_order(db_conn *c, int64_t shop_id, int64_t shopif
         out);
 }
 
+int store_order_touch(db_conn *c, int64_t id, int64_t shopify_updated_at, const char *note) {
+    db_param p[] = {db_int(id), db_int(shopify_updated_at),
+                    note && *note ? db_text(note) : db_null()};
+    db_result *r = NULL;
+    int rc =
+        db_exec(c, "UPDATE orders SET shopify_updated_at = $2, note = $3 WHERE id = $1", p, 3, &r);
+    if (rc == DB_OK && db_result_changes(r) == 0) {
+        rc = SRV_NOTFOUND;
+    }
+    db_result_free(r);
+    return rc;
+}
+
 int store_order_update(db_conn *c, srv_order *o) {
     if (!order_valid(o)) {
         return SRV_INVALID;

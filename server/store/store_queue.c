@@ -291,6 +291,15 @@ int store_job_get(db_conn *c, int64_t id, srv_job *out) {
     return srv__one(c, "SELECT " JOB_COLS " FROM jobs WHERE id = $1", p, 1, job_row, out);
 }
 
+int store_job_count_waiting(db_conn *c, int64_t *out) {
+    db_result *r = NULL;
+    int rc =
+        db_exec(c, "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')", NULL, 0, &r);
+    *out = rc == DB_OK ? db_result_int(r, 0, 0) : 0;
+    db_result_free(r);
+    return rc;
+}
+
 int store_job_list_dead(db_conn *c, int limit, srv_job **out, int *count) {
     *out = NULL;
     *count = 0;

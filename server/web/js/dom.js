@@ -94,7 +94,8 @@ export function table(caption, columns, rows, { extraRow, stack = true } = {}) {
       h(
         'tr',
         null,
-        columns.map((c) => h('td', { 'data-label': c.label, class: c.class }, c.cell(row))),
+        // One element per cell: the narrow layout puts the label and the content side by side.
+        columns.map((c) => h('td', { 'data-label': c.label, class: c.class }, h('span', null, c.cell(row)))),
       ),
     );
     if (extraRow) {

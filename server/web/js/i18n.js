@@ -279,7 +279,7 @@ const de = {
   'event.completion_failed': 'Abschluss fehlgeschlagen',
   'event.retry': 'Erneut versucht',
   'event.deleted': 'Im Shop gelöscht',
-  'event.released': 'Nach Abschluss storniert; Betrag freigegeben',
+  'event.order_cancelled': 'Nach Abschluss storniert; Betrag freigegeben',
 
   'error.network': 'Der Server ist nicht erreichbar. Bitte prüfen Sie Ihre Verbindung und versuchen Sie es erneut.',
   'error.bad_request': 'Die Anfrage war fehlerhaft.',
@@ -576,7 +576,7 @@ const en = {
   'event.completion_failed': 'Completion failed',
   'event.retry': 'Retried',
   'event.deleted': 'Deleted in the shop',
-  'event.released': 'Cancelled after completion; amount released',
+  'event.order_cancelled': 'Cancelled after completion; amount released',
 
   'error.network': 'The server cannot be reached. Please check your connection and try again.',
   'error.bad_request': 'The request was malformed.',

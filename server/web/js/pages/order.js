@@ -331,7 +331,7 @@ export default async function render(view) {
                 null,
                 h('p', { class: 'timeline-head' }, time(ev.at), ' · ', h('strong', null, eventName(ev.event)), ' · ', ev.actor || ''),
                 ev.from || ev.to
-                  ? h('p', { class: 'muted' }, ev.from ? t('order.transition', { from: stateName(ev.from), to: stateName(ev.to) }) : stateName(ev.to))
+                  ? h('p', { class: 'muted' }, ev.from && ev.from !== ev.to ? t('order.transition', { from: stateName(ev.from), to: stateName(ev.to) }) : stateName(ev.to))
                   : null,
                 ev.note ? h('blockquote', { class: 'pre' }, ev.note) : null,
               ),
