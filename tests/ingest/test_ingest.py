@@ -17,27 +17,22 @@ import hmac
 import http.client
 import json
 import os
-import re
-import select
 import signal
 import subprocess
 import sys
 import time
 import unittest
-import urllib.parse
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 import harness as H  # noqa: E402
 import portal_client  # noqa: E402
+import stack  # noqa: E402
+from stack import ORDER_COLS, Simulator, Store, q  # noqa: E402
 
-SIM_DIR = os.path.join(H.SOURCE_DIR, "tests", "shopify-sim")
-SIM_PY = os.path.join(SIM_DIR, "simulator.py")
-SEED = os.path.join(SIM_DIR, "seed-test.json")
 FIXTURES = os.path.join(H.SOURCE_DIR, "tests", "fixtures", "shopify")
-PYTHON = os.environ.get("B2B_SIM_PYTHON", "/usr/bin/python3" if os.path.exists("/usr/bin/python3")
-                        else sys.executable)
+
 
 SHOP = "b2b-test.myshopify.com"  # the seed's shop domain
 SECRET = "test_secret_key"  # the seed's client secret = webhook HMAC key (SOURCES.md vectors)
@@ -60,154 +55,15 @@ def cents(s):
 
 
 def wait_until(pred, timeout=WAIT, interval=0.1, msg="condition"):
-    """Polls @pred until it returns a truthy value; fails the test after @timeout seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = pred()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, msg))
-        time.sleep(interval)
+    return stack.wait_until(pred, timeout, interval, msg)
 
 
 # ---------------------------------------------------------------- simulator process
 
 
-class Simulator:
-    def __init__(self, cwd, args=()):
-        self.cwd = cwd
-        self.args = list(args)
-        self.proc = None
-        self.url = None
-        self.port = None
-
-    def start(self, timeout=20.0):
-        self._err = open(os.path.join(self.cwd, "sim-stderr-%s.log" % uuid.uuid4().hex[:6]), "wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPIFY_SIM")}
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        self.proc = subprocess.Popen([PYTHON, SIM_PY, "--seed", SEED, "--port", "0"] + self.args,
-                                     cwd=self.cwd, env=env, stdout=subprocess.PIPE,
-                                     stderr=self._err, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        buf = b""
-        while time.monotonic() < deadline and b"\n" not in buf:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if r:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                buf += chunk
-        if b"\n" not in buf:
-            self.stop()
-            raise RuntimeError("simulator did not start: %r" % buf)
-        self.url = json.loads(buf.split(b"\n", 1)[0])["listening"]
-        self.port = urllib.parse.urlsplit(self.url).port
-        return self
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if self.proc is not None and self.proc.stdout:
-            self.proc.stdout.close()
-        if getattr(self, "_err", None):
-            self._err.close()
-
-    def call(self, method, path, body=None, timeout=10.0, ok=(200, 201)):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            raw = json.dumps(body).encode() if body is not None else None
-            c.request(method, path, body=raw, headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            data = r.read()
-        finally:
-            c.close()
-        doc = json.loads(data.decode("utf-8")) if data else None
-        if ok and r.status not in ok:
-            raise AssertionError("simulator %s %s -> %d %r" % (method, path, r.status, doc))
-        return doc
-
-    def get(self, path):
-        return self.call("GET", path)
-
-    def post(self, path, body=None, **kw):
-        return self.call("POST", path, body if body is not None else {}, **kw)
-
-    def state(self):
-        return self.get("/_sim/state")
-
-    def draft(self, ref):
-        return self.get("/_sim/drafts/" + urllib.parse.quote(str(ref), safe=""))
-
-    def completions(self, draft_id):
-        return self.state()["completions"].get(str(draft_id)) or {}
-
-    def idle(self, timeout=15):
-        return self.call("GET", "/_sim/webhooks/idle?timeout=%d" % timeout, ok=(200,))
-
-
 # ---------------------------------------------------------------- store access
 
 
-class Store:
-    """Queries on the test database; values come back typed (int/str/None) on both backends."""
-
-    def __init__(self, db):
-        self.db = db
-
-    def rows(self, sql):
-        if self.db.kind == "sqlite":
-            return self.db.execute(sql)
-        proc = subprocess.run(
-            ["psql", "-X", "-q", "-t", "-A", "-F", "\x1f", "-R", "\x1e", "-P", "null=\x01",
-             "-v", "ON_ERROR_STOP=1", "-d", self.db.url, "-c", sql],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, text=True,
-            env=dict(os.environ, PGCONNECT_TIMEOUT="10"))
-        if proc.returncode != 0:
-            raise RuntimeError("psql failed: %s\nSQL: %s" % (proc.stderr, sql))
-        out = []
-        for rec in proc.stdout.rstrip("\n").split("\x1e"):
-            rec = rec.lstrip("\n")
-            if rec == "":
-                continue
-            row = []
-            for v in rec.split("\x1f"):
-                if v == "\x01":
-                    row.append(None)
-                elif re.fullmatch(r"-?\d+", v):
-                    row.append(int(v))
-                else:
-                    row.append(v)
-            out.append(row)
-        return out
-
-    def exec(self, sql):
-        return self.rows(sql)
-
-    def scalar(self, sql):
-        r = self.rows(sql)
-        return r[0][0] if r else None
-
-    def dicts(self, sql, cols):
-        return [dict(zip(cols, r)) for r in self.rows(sql)]
-
-
-ORDER_COLS = ["id", "public_id", "shopify_draft_id", "shopify_order_id", "name", "company_id",
-              "location_id", "contact_email", "shop_currency", "shop_net", "shop_gross",
-              "shop_goods", "presentment_currency", "presentment_net", "presentment_gross",
-              "presentment_goods", "lines_json", "content_hash", "content_version", "state",
-              "approved_version", "approved_by", "approved_at", "completed_without_approval",
-              "shopify_updated_at", "counted_kind", "counted_amount", "row_version", "note"]
-
-
-def q(s):
-    return "'" + str(s).replace("'", "''") + "'"
 
 
 # ---------------------------------------------------------------- the test base
