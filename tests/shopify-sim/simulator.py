@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gql  # noqa: E402
+import pages  # noqa: E402  (demo pages: /_sim/ui, /_sim/mail)
 from gql import GraphQLError, Obj  # noqa: E402
 
 try:
@@ -329,6 +330,9 @@ class Store:
                              % (presentment, currency))
         name = d.get("name") or "#D%d" % self.next_draft_number
         self.next_draft_number += 1
+        m = re.fullmatch(r"#D(\d+)", name)
+        if m:  # a seeded "#D112" makes the next new draft "#D113", as in the shop
+            self.next_draft_number = max(self.next_draft_number, int(m.group(1)) + 1)
         draft = {
             "id": did, "name": name, "company_id": company_id, "location_id": location_id,
             "contact_id": contact_id, "customer_id": d.get("customer_id"),
@@ -938,10 +942,13 @@ def company_rest(store, co, tz):
 
 
 class Sim:
-    def __init__(self, seed, webhook_url=None, any_operation=False, seed_path=None):
+    def __init__(self, seed, webhook_url=None, any_operation=False, seed_path=None, mail_dir=None):
         self.lock = threading.RLock()
         self.seed = seed
         self.seed_path = seed_path
+        self.mail_dir = mail_dir  # the demo's mailbox page (/_sim/mail) exists only with it
+        self.ui_token = secrets.token_urlsafe(18)  # forms of /_sim/ui carry it (no cross-site posts)
+        self.flash, self.flash_seq = {}, 0  # messages shown after a /_sim/ui action
         self.any_operation = any_operation
         shop = seed.get("shop", {})
         self.client_id = os.environ.get("SHOPIFY_SIM_CLIENT_ID") or shop.get("client_id", "sim-client-id")
@@ -1531,6 +1538,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self._graphql(m.group(1))
             if path == "/admin/oauth/access_token" and method == "POST":
                 return self._token()
+            if path == "/" and method == "GET":  # a browser opening the simulator: the shop admin page
+                self.send_response(303)
+                self.send_header("Location", "/_sim/ui")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if (path.startswith("/_sim/ui") or path.startswith("/_sim/mail")) and pages.route(self, method, path):
+                return
             if path.startswith("/_sim/"):
                 return self._control(method, path)
             self._send(404, {"errors": "Not Found"})
@@ -1698,11 +1713,12 @@ def serve(argv=None):
     ap.add_argument("--any-operation", action="store_true", help="accept operations beyond the server's")
     ap.add_argument("--token-ttl", type=int, help="lifetime of client-credentials tokens in seconds")
     ap.add_argument("--throttle-429", action="store_true", help="THROTTLED answers use HTTP 429")
+    ap.add_argument("--mail-dir", help="demo: the server's .eml directory, shown at /_sim/mail (no page without it)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
     sim = Sim(load_seed(args.seed), webhook_url=args.webhook_url, any_operation=args.any_operation,
-              seed_path=args.seed)
+              seed_path=args.seed, mail_dir=os.path.abspath(args.mail_dir) if args.mail_dir else None)
     if args.token_ttl is not None:
         sim.token_ttl = args.token_ttl
     if args.throttle_429:

@@ -7,18 +7,24 @@ receiver. Usage: /usr/bin/python3 tests/shopify-sim/test_simulator.py [-v]
 """
 
 import base64
+import email.message
+import email.policy
 import hashlib
 import hmac
 import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -691,16 +697,207 @@ class TestWebhooks(SimCase):
         self.assertGreater(b["data"]["draftOrder"]["updatedAt"], a["data"]["draftOrder"]["updatedAt"])
 
 
+class DemoPageCase(SimCase):
+    """The demo pages: plain HTML over the same control functions."""
+
+    seed = SEED_DEMO
+
+    def page(self, method, path, form=None, token=True):
+        """(status, headers, text) of one request; @form is sent url-encoded (with the page token)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            body, headers = None, {}
+            if form is not None:
+                fields = list(form.items()) if isinstance(form, dict) else list(form)
+                if token:
+                    fields.append(("t", self.sim.ui_token))
+                body = urllib.parse.urlencode(fields).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=headers)
+            r = conn.getresponse()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read().decode("utf-8")
+        finally:
+            conn.close()
+
+    def follow(self, status, headers):
+        self.assertEqual(status, 303)
+        return self.page("GET", headers["location"])[2]
+
+
+class TestShopPage(DemoPageCase):
+    def test_root_redirects_and_page_lists_drafts_escaped(self):
+        status, headers, _ = self.page("GET", "/")
+        self.assertEqual((status, headers["location"]), (303, "/_sim/ui"))
+        status, headers, text = self.page("GET", "/_sim/ui")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/html"))
+        self.assertIn("default-src 'none'", headers["content-security-policy"])
+        for name in ("#D101", "#D112", "Schäfer &amp; Söhne Bau KG", "Müller Haustechnik GmbH", "1.932,40 €"):
+            self.assertIn(name, text)
+        self.assertIn("Shop-Verwaltung", text)
+        self.assertIn('<span class="en" lang="en">Shop admin</span>', text)
+        self.assertNotIn("/_sim/mail", text)  # no mailbox without --mail-dir
+        self.assertNotRegex(text, r"(src|href)=\"https?://(?!127\.0\.0\.1)")  # no external resources
+
+    def test_new_drafts_continue_the_seeded_numbers(self):
+        status, out = self.ctl("POST", "drafts", {"company": "mueller", "location": "muenchen",
+                                                  "lines": ["Akkuschrauber:1:129.90"]})
+        self.assertEqual((status, out["name"]), (201, "#D113"))
+
+    def test_create_change_complete_delete_through_forms(self):
+        form = [("location", "9512345601"), ("contact", "7712345603"), ("product", "0"), ("qty", "2"),
+                ("product", ""), ("qty", "1"), ("lines", "Sonderposten <Lager>:1:10,50\n"), ("shipping", "4,90"),
+                ("note", "<script>alert(1)</script>")]
+        text = self.follow(*self.page("POST", "/_sim/ui/drafts", form)[:2])
+        self.assertIn("Entwurf #D113 angelegt", text)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", text)
+        self.assertNotIn("<script>", text)
+        reqs = self.receiver.wait(1)
+        self.assertEqual(reqs[0]["headers"]["x-shopify-hmac-sha256"], S.hmac_b64("demo-client-secret", reqs[0]["body"]))
+        self.assertEqual(reqs[0]["headers"]["x-shopify-topic"], "draft_orders/create")
+        body = json.loads(reqs[0]["body"])
+        self.assertEqual(body["email"], "julia.schneider@example.com")
+        self.assertEqual([(ln["title"], ln["quantity"], ln["price"], ln["sku"]) for ln in body["line_items"]],
+                         [("Akkuschrauber 18V Brushless", 2, "129.90", "WZ-1001"),
+                          ("Sonderposten <Lager>", 1, "10.50", None)])
+        self.assertEqual(body["shipping_line"]["price"], "4.90")
+        did = body["id"]
+
+        status, _, text = self.page("GET", "/_sim/ui/drafts/%23D113")
+        self.assertEqual(status, 200)
+        self.assertIn("Akkuschrauber 18V Brushless:2:129.90", text)
+        self.assertIn("Sonderposten &lt;Lager&gt;:1:10.50", text)
+        text = self.follow(*self.page("POST", "/_sim/ui/drafts/%d/update" % did, {
+            "lines": "Akkuschrauber 18V Brushless:3:129.90", "shipping": "0", "note": "3 statt 2"})[:2])
+        self.assertIn("Entwurf #D113 geändert", text)
+        reqs = self.receiver.wait(2)
+        body = json.loads(reqs[1]["body"])
+        self.assertEqual(reqs[1]["headers"]["x-shopify-topic"], "draft_orders/update")
+        self.assertEqual((body["note"], body["line_items"][0]["quantity"], body["line_items"][0]["sku"]),
+                         ("3 statt 2", 3, "WZ-1001"))
+
+        text = self.follow(*self.page("POST", "/_sim/ui/drafts/%d/complete" % did, {})[:2])
+        self.assertIn("Entwurf #D113 abgeschlossen: Bestellung #1001", text)
+        self.assertEqual(json.loads(self.receiver.wait(3)[2]["body"])["status"], "completed")
+        text = self.follow(*self.page("POST", "/_sim/ui/drafts/%23D112/delete", {})[:2])
+        self.assertIn("Entwurf #D112 gelöscht", text)
+        reqs = self.receiver.wait(4)
+        self.assertEqual((reqs[3]["headers"]["x-shopify-topic"], json.loads(reqs[3]["body"])),
+                         ("draft_orders/delete", {"id": 1152921504606847012}))
+        _, state = self.ctl("GET", "state")
+        self.assertTrue(next(d for d in state["drafts"] if d["name"] == "#D112")["deleted"])
+        # a completed draft cannot be changed: the page says so
+        text = self.follow(*self.page("POST", "/_sim/ui/drafts/%d/delete" % did, {})[:2])
+        self.assertIn('class="flash error"', text)
+
+    def test_forms_need_the_page_token(self):
+        status, _, _ = self.page("POST", "/_sim/ui/drafts/%23D101/delete", {"t": "guess"}, token=False)
+        self.assertEqual(status, 403)
+        status, _, _ = self.page("POST", "/_sim/ui/drafts/%23D101/complete", {}, token=False)
+        self.assertEqual(status, 403)
+        _, state = self.ctl("GET", "state")
+        self.assertFalse(any(d["deleted"] or d["status"] == "completed" for d in state["drafts"]))
+
+    def test_bad_input_is_a_message_not_a_change(self):
+        text = self.follow(*self.page("POST", "/_sim/ui/drafts", {"location": "9512345601", "lines": "Nur Titel"})[:2])
+        self.assertIn("erwartet Titel:Menge:Preis", text)
+        text = self.follow(*self.page("POST", "/_sim/ui/drafts", {"location": "9512345601",
+                                                                 "contact": "7712345606",  # Klaus: Schäfer
+                                                                 "lines": "X:1:1"})[:2])
+        self.assertIn("gehört nicht zu diesem Unternehmen", text)
+        self.assertEqual(self.page("GET", "/_sim/ui/drafts/%23D999")[0], 404)
+        self.idle()
+        self.assertEqual(self.receiver.requests, [])
+
+    def test_completion_failure_switch(self):
+        text = self.follow(*self.page("POST", "/_sim/ui/faults", {"message": "Variant is out of stock"})[:2])
+        self.assertIn("Vorgemerkt:", text)
+        self.assertEqual(self.sim.settings["complete_errors_next"], ["Variant is out of stock"])
+        _, _, body = self.gql(doc("DraftOrderComplete"), {"id": "gid://shopify/DraftOrder/1152921504606847001"},
+                              token="shpat_demo_static_token")
+        self.assertEqual(body["data"]["draftOrderComplete"]["userErrors"][0]["message"], "Variant is out of stock")
+        self.follow(*self.page("POST", "/_sim/ui/faults", {"clear": "1"})[:2])
+        self.assertEqual(self.sim.settings["complete_errors_next"], [])
+
+
+def write_mail(directory, name, to, subject, text, date):
+    msg = email.message.EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = "b2bbudget <noreply@example.com>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = date
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative("<p>%s</p>" % text, subtype="html")
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(msg.as_bytes())
+
+
+class TestMailbox(DemoPageCase):
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp(prefix="sim-mail-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        write_mail(self.dir, "20261101T080000.000Z-a.eml", "Anna Müller <anna.mueller@example.com>",
+                   "Neuer Bestellentwurf #D101 zur Prüfung",
+                   "Guten Tag Anna Müller,\n\nBestellung im Portal öffnen:\nhttp://127.0.0.1:8080/orders/abc\n",
+                   "Sun, 01 Nov 2026 08:00:00 +0000")
+        write_mail(self.dir, "20261101T090000.000Z-b.eml", "Thomas Weber <thomas.weber@example.com>",
+                   "Ihr Anmeldecode für das Genehmigungsportal",
+                   "Guten Tag Thomas Weber,\n\nmit diesem Einmalcode melden Sie sich an:\n\n    123456\n\n"
+                   "Der Code gilt 10 Minuten. <b>nicht</b> weitergeben.\n", "Sun, 01 Nov 2026 09:00:00 +0000")
+        with open(os.path.join(self.dir, "notes.txt"), "w") as f:
+            f.write("not a mail")
+
+    def test_no_mailbox_without_a_directory(self):
+        status, _, _ = self.page("GET", "/_sim/mail")
+        self.assertEqual(status, 404)
+
+    def test_list_newest_first_with_codes_and_filter(self):
+        self.sim.mail_dir = self.dir
+        status, _, text = self.page("GET", "/_sim/mail")
+        self.assertEqual(status, 200)
+        self.assertLess(text.index("Anmeldecode"), text.index("#D101"))  # newest first
+        self.assertIn('<td class="code">123456</td>', text)
+        self.assertIn("Thomas Weber &lt;thomas.weber@example.com&gt;", text)
+        self.assertIn("01.11.2026 10:00:00", text)  # shown in the shop's zone (Europe/Berlin)
+        self.assertNotIn("notes.txt", text)
+        self.assertIn('href="/_sim/mail"', self.page("GET", "/_sim/ui")[2])  # the shop page links it
+        _, _, text = self.page("GET", "/_sim/mail?to=anna")
+        self.assertIn("#D101", text)
+        self.assertNotIn("Anmeldecode für", text)
+        status, _, raw = self.page("GET", "/_sim/mail?format=json")
+        mails = json.loads(raw)["mails"]
+        self.assertEqual([m["code"] for m in mails], ["123456", None])
+        self.assertEqual(mails[1]["subject"], "Neuer Bestellentwurf #D101 zur Prüfung")
+
+    def test_one_mail_shows_its_decoded_text(self):
+        self.sim.mail_dir = self.dir
+        status, _, text = self.page("GET", "/_sim/mail/20261101T080000.000Z-a.eml")
+        self.assertEqual(status, 200)
+        self.assertIn("Guten Tag Anna Müller,", text)  # quoted-printable decoded
+        self.assertIn('<a href="http://127.0.0.1:8080/orders/abc">', text)
+        _, _, text = self.page("GET", "/_sim/mail/20261101T090000.000Z-b.eml")
+        self.assertIn("&lt;b&gt;nicht&lt;/b&gt;", text)
+        status, _, raw = self.page("GET", "/_sim/mail/20261101T090000.000Z-b.eml?format=json")
+        self.assertIn("    123456\n", json.loads(raw)["text"])
+        for bad in ("..%2Fsecret.eml", "notes.txt", "missing.eml", "%2Fetc%2Fpasswd"):
+            self.assertEqual(self.page("GET", "/_sim/mail/" + bad)[0], 404, bad)
+
+
 class TestProcess(unittest.TestCase):
     """The real command line: startup line, CLI, SIGTERM."""
 
     def test_start_cli_and_sigterm(self):
-        p = subprocess.Popen([sys.executable, os.path.join(HERE, "simulator.py"), "--seed", SEED_DEMO, "--port", "0"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        mail_dir = tempfile.mkdtemp(prefix="sim-mail-")
+        self.addCleanup(shutil.rmtree, mail_dir, True)
+        p = subprocess.Popen([sys.executable, os.path.join(HERE, "simulator.py"), "--seed", SEED_DEMO, "--port", "0",
+                              "--mail-dir", mail_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             line = p.stdout.readline()
             url = json.loads(line)["listening"]
             self.assertRegex(url, r"^http://127\.0\.0\.1:\d+$")
+            with urllib.request.urlopen(url + "/_sim/mail", timeout=10) as r:  # --mail-dir: the mailbox page
+                self.assertIn("Keine E-Mails.", r.read().decode("utf-8"))
             cli = [sys.executable, os.path.join(HERE, "shopifysim"), "--sim", url]
 
             def run(*args):
