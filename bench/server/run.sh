@@ -1,29 +1,36 @@
 #!/usr/bin/env bash
-# HTTP benchmark of b2bbudget-server (issue #4): wrk on loopback against the server and, in the
-# same run, against nginx returning a static 200 (the ceiling). Method: docs/performance.md.
+# HTTP benchmark of b2bbudget-server: wrk on loopback against the server and, in the same run,
+# against nginx returning a static 200 (the ceiling) (issue #4), and webhook ingest on SQLite and
+# PostgreSQL (issue #5). Method: docs/performance.md.
 #
 # Usage: bench/server/run.sh [--quick] [--duration S] [--soak S] [--orders N] [--no-pg]
-#                            [--out FILE] [--server BIN]
+#                            [--only reads|webhook] [--out FILE] [--server BIN]
 #   (default)      30 s per measurement, 5-minute RSS soak, SQLite and PostgreSQL
 #   --quick        smoke run: 10 s per measurement, 30 s soak
 #   --duration S   seconds per measurement (each is preceded by a 3 s warm-up that is not counted)
 #   --soak S       length of the RSS soak in seconds (0 skips it); RSS is sampled every 10 s
 #   --orders N     orders seeded into each store (default 10000)
 #   --no-pg        skip PostgreSQL (otherwise a throwaway cluster from tests/server/pg.sh)
+#   --only PART    reads: only issue #4 (nginx, /healthz, order reads, soak);
+#                  webhook: only the webhook ingest of issue #5 (with --quick: ~1 minute)
 #   --out FILE     markdown report (default bench/server/results.md)
 #   --server BIN   benchmark this server binary instead of building one (e.g. to compare a patch)
-# Needs wrk, nginx, sqlite3, curl, and for PostgreSQL the postgresql-15 server and psql.
-# Exit status 1 when a target of issue #4 is missed (the report is written anyway).
+# Needs wrk, sqlite3, curl; nginx for the reads; openssl, base64 and python3 for the webhooks; for
+# PostgreSQL the postgresql-15 server and psql. The webhook rows write ~6 KiB per request into a
+# database under /tmp (about 4 GB per backend at 20 000 req/s for 33 s), removed at the end.
+# Exit status 1 when a target of issue #4 or #5 is missed, or when the webhook check finds an
+# acknowledged delivery missing or a non-2xx answer (the report is written anyway).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-duration=30 soak=300 orders=10000 with_pg=1 out=bench/server/results.md server_bin=""
+duration=30 soak=300 orders=10000 with_pg=1 out=bench/server/results.md server_bin="" only=""
 conns=100 threads=2 warmup=3 sample_every=10
+webhook_conns=50 # issue #5's load
 token=bench-staff-token-0123456789abcdef
 shop=bench.myshopify.com
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) duration=10 soak=30 ;;
@@ -31,6 +38,11 @@ while [ $# -gt 0 ]; do
     --soak) soak=${2:?}; shift ;;
     --orders) orders=${2:?}; shift ;;
     --no-pg) with_pg=0 ;;
+    --only)
+        only=${2:?}
+        shift
+        case $only in reads | webhook) ;; *) echo "run.sh: --only reads or webhook" >&2; exit 2 ;; esac
+        ;;
     --out) out=${2:?}; shift ;;
     --server) server_bin=$(realpath "${2:?}"); shift ;;
     -h | --help) usage; exit 0 ;;
@@ -39,7 +51,13 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-for tool in wrk nginx sqlite3 curl; do
+want_reads=1 want_webhook=1
+[ "$only" = webhook ] && want_reads=0
+[ "$only" = reads ] && want_webhook=0
+tools=(wrk sqlite3 curl)
+[ "$want_reads" = 1 ] && tools+=(nginx)
+[ "$want_webhook" = 1 ] && tools+=(openssl base64 python3)
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool not found" >&2; exit 1; }
 done
 if [ "$with_pg" = 1 ]; then
@@ -62,22 +80,27 @@ fi
 # ---- scratch space and cleanup ----
 tmp=$(mktemp -d /tmp/b2b-bench.XXXXXX)
 chmod 755 "$tmp"
-server_pid="" nginx_pid="" wrk_pid="" server_port=0
+server_pid="" nginx_pid="" wrk_pid="" blackhole_pid="" server_port=0
 cleanup() {
     set +e
     [ -n "$wrk_pid" ] && kill "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [ -n "$blackhole_pid" ] && kill "$blackhole_pid" 2>/dev/null && wait "$blackhole_pid" 2>/dev/null
     [ -f "$tmp/pg/pg_home" ] && "$root/tests/server/pg.sh" stop "$tmp/pg" >/dev/null 2>&1
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A port below the kernel's ephemeral range: one in it can be taken by any outgoing connection
+# (wrk's, the tests' of others) between this check and the server's bind.
 free_port() {
-    local p
+    local p lo
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+    [ "$lo" -gt 12000 ] || lo=50000
     while :; do
-        p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
+        p=$((10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % (lo - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return
@@ -100,6 +123,7 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
 # ---- wrk ----
 declare -A R_RPS R_P50 R_P90 R_P99 R_MAX R_ERR R_DESC R_CPU R_LOOP R_US R_OTHER R_WRK R_DB
+declare -A R_REQ R_NON2XX
 runs=()
 hz=$(getconf CLK_TCK)
 proc_ticks() { # PID...: user + system CPU ticks, all threads
@@ -111,15 +135,16 @@ machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; 
 measure_pids=() # the processes under test (their CPU is reported), set before run_wrk
 loop_tid=""     # the server's event-loop thread (= its pid), empty for nginx
 db_parent=""    # PostgreSQL's postmaster, when the server runs on it
+wrk_script=bench/server/wrk.lua # (bench/server/webhook.lua for the webhook rows)
 
-# run_wrk NAME DESCRIPTION URL [VAR=VALUE...]: a warm-up, then the measured run. Besides wrk's
-# figures it records the CPU of the processes under test, of the event-loop thread, and of
-# everything else on the machine (the "other" column: a noisy neighbour shows up there).
+# run_wrk NAME DESCRIPTION URL [VAR=VALUE...]: a warm-up, then the measured run ($wrk_script,
+# $conns connections). Besides wrk's figures it records the CPU of the processes under test, of
+# the event-loop thread, and of everything else on the machine (the "other" column: a noisy
+# neighbour shows up there).
 run_wrk() {
     local name=$1 desc=$2 url=$3 line non2xx errs t0 t1 l0=0 l1=0 m0 m1 d0=0 d1=0 wrk_cpu TIMEFORMAT
     shift 3
-    env "$@" wrk -t "$threads" -c "$conns" -d "${warmup}s" -s bench/server/wrk.lua "$url" \
-        >/dev/null
+    env "$@" wrk -t "$threads" -c "$conns" -d "${warmup}s" -s "$wrk_script" "$url" >/dev/null
     log "wrk $name: $desc, ${duration}s"
     local db_pids=()
     # shellcheck disable=SC2207
@@ -130,7 +155,7 @@ run_wrk() {
     m0=$(machine_ticks)
     TIMEFORMAT='%U %S'
     { time env "$@" wrk -t "$threads" -c "$conns" -d "${duration}s" --timeout 5s --latency \
-        -s bench/server/wrk.lua "$url" >"$tmp/wrk-$name.txt"; } 2>"$tmp/time-$name.txt"
+        -s "$wrk_script" "$url" >"$tmp/wrk-$name.txt"; } 2>"$tmp/time-$name.txt"
     m1=$(machine_ticks)
     [ "${#db_pids[@]}" -gt 0 ] && d1=$(proc_ticks "${db_pids[@]}")
     [ -n "$loop_tid" ] && l1=$(proc_ticks "$loop_tid/task/$loop_tid")
@@ -146,9 +171,11 @@ run_wrk() {
     errs=$(awk '{for (i = 1; i <= NF; i++) if ($i ~ /^err_(connect|read|write|timeout)=/) \
         {split($i, a, "="); s += a[2]}} END {print s + 0}' <<<"$line")
     R_ERR[$name]=$((errs + ${non2xx:-0}))
+    R_NON2XX[$name]=${non2xx:-0}
     local secs requests
     secs=$(sed -E 's/.* seconds=([0-9.]+).*/\1/' <<<"$line")
     requests=$(sed -E 's/.* requests=([0-9]+).*/\1/' <<<"$line")
+    R_REQ[$name]=$requests
     R_CPU[$name]=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v s="$secs" 'BEGIN {printf "%.0f", 100 * t / hz / s}')
     R_US[$name]=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.1f", 1e6 * t / hz / n}')
     if [ -n "$loop_tid" ]; then
@@ -271,62 +298,84 @@ WHERE s.domain = '$shop';
 EOF
 }
 
+# ---- PostgreSQL: one throwaway cluster for the whole run, started when first needed ----
+pg_url=""
+start_pg() {
+    [ -n "$pg_url" ] && return 0
+    log "starting a throwaway PostgreSQL cluster (tests/server/pg.sh)"
+    tests/server/pg.sh start "$tmp/pg" >&2
+    pg_url=$(cat "$tmp/pg/pg_url")
+    pg_version=$(psql "$pg_url" -Atc "SHOW server_version" | awk '{print $1}')
+    pg_durability=$(psql "$pg_url" -Atc "SELECT 'fsync=' || current_setting('fsync') ||
+        ', synchronous_commit=' || current_setting('synchronous_commit')")
+    versions="$versions, PostgreSQL $pg_version"
+}
+pg_postmaster() { head -1 "$(cat "$tmp/pg/pg_home")/data/postmaster.pid"; }
+
 # ---- machine ----
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 # shellcheck disable=SC1091
 machine="$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), $(nproc) vCPU ($cpu)"
-versions="wrk $(wrk --version 2>&1 | awk 'NR == 1 {print $2}'), $(nginx -v 2>&1 | sed 's/.*: //'), SQLite $(sqlite3 --version | awk '{print $1}')"
+nginx_version=""
+[ "$want_reads" = 1 ] && nginx_version="$(nginx -v 2>&1 | sed 's/.*: //'), "
+versions="wrk $(wrk --version 2>&1 | awk 'NR == 1 {print $2}'), ${nginx_version}SQLite $(sqlite3 --version | awk '{print $1}')"
 log "$machine"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "load average (1, 5, 15 min): $load_start"
 mkdir -p "$tmp/web" "$tmp/data"
 
 # ---- 1. nginx, the ceiling ----
-start_nginx 1
-run_wrk nginx-1 "nginx, 1 worker, static 200" "http://127.0.0.1:$nginx_port/"
-stop_nginx
-start_nginx auto
-nginx_auto_workers=$((${#measure_pids[@]} - 1))
-run_wrk nginx-auto "nginx, worker_processes auto ($nginx_auto_workers), static 200" \
-    "http://127.0.0.1:$nginx_port/"
-stop_nginx
+if [ "$want_reads" = 1 ]; then
+    start_nginx 1
+    run_wrk nginx-1 "nginx, 1 worker, static 200" "http://127.0.0.1:$nginx_port/"
+    stop_nginx
+    start_nginx auto
+    nginx_auto_workers=$((${#measure_pids[@]} - 1))
+    run_wrk nginx-auto "nginx, worker_processes auto ($nginx_auto_workers), static 200" \
+        "http://127.0.0.1:$nginx_port/"
+    stop_nginx
+fi
 
 # ---- 2. the server on SQLite ----
-sqlite_db=$tmp/data/bench.db
-sqlite_url="sqlite:$sqlite_db"
-migrate "$sqlite_url"
-log "seeding $orders orders into SQLite"
-seed_sql sqlite | sqlite3 "$sqlite_db"
-sqlite3 "$sqlite_db" "SELECT public_id FROM orders" >"$tmp/ids-sqlite.txt"
-[ "$(wc -l <"$tmp/ids-sqlite.txt")" -eq "$orders" ] || { echo "run.sh: seeding failed" >&2; exit 1; }
-ids_env_sqlite=(B2B_BENCH_IDS="$tmp/ids-sqlite.txt" B2B_BENCH_TOKEN="$token")
+if [ "$want_reads" = 1 ]; then
+    sqlite_db=$tmp/data/bench.db
+    sqlite_url="sqlite:$sqlite_db"
+    migrate "$sqlite_url"
+    log "seeding $orders orders into SQLite"
+    seed_sql sqlite | sqlite3 "$sqlite_db"
+    sqlite3 "$sqlite_db" "SELECT public_id FROM orders" >"$tmp/ids-sqlite.txt"
+    [ "$(wc -l <"$tmp/ids-sqlite.txt")" -eq "$orders" ] || { echo "run.sh: seeding failed" >&2; exit 1; }
+    ids_env_sqlite=(B2B_BENCH_IDS="$tmp/ids-sqlite.txt" B2B_BENCH_TOKEN="$token")
 
-one_id=$(head -1 "$tmp/ids-sqlite.txt")
-for level in warn info; do
-    logfile=$tmp/server-sqlite-$level.log
-    start_server "$sqlite_url" "$level" "$logfile"
-    if [ "$level" = warn ]; then
-        rss_idle_start=$(rss_kib "$server_pid")
-        # a seeded order must come back 200, or the numbers would measure 404s
-        curl -fs -o "$tmp/order.json" -H "Authorization: Bearer $token" \
-            "http://127.0.0.1:$server_port/staff/api/orders/$one_id"
-        order_bytes=$(wc -c <"$tmp/order.json")
-    fi
-    run_wrk "healthz-$level" "server /healthz, log $level" "http://127.0.0.1:$server_port/healthz"
-    run_wrk "sqlite-$level" "server order read, SQLite, log $level" \
-        "http://127.0.0.1:$server_port/" "${ids_env_sqlite[@]}"
-    if [ "$level" = warn ]; then
-        sleep 2
-        rss_idle_after=$(rss_kib "$server_pid")
-    else
-        log_bytes=$(wc -c <"$logfile")
-        log_lines=$(wc -l <"$logfile")
-    fi
-    stop_server
-    rm -f "$logfile"
-done
+    one_id=$(head -1 "$tmp/ids-sqlite.txt")
+    for level in warn info; do
+        logfile=$tmp/server-sqlite-$level.log
+        start_server "$sqlite_url" "$level" "$logfile"
+        if [ "$level" = warn ]; then
+            rss_idle_start=$(rss_kib "$server_pid")
+            # a seeded order must come back 200, or the numbers would measure 404s
+            curl -fs -o "$tmp/order.json" -H "Authorization: Bearer $token" \
+                "http://127.0.0.1:$server_port/staff/api/orders/$one_id"
+            order_bytes=$(wc -c <"$tmp/order.json")
+        fi
+        run_wrk "healthz-$level" "server /healthz, log $level" "http://127.0.0.1:$server_port/healthz"
+        run_wrk "sqlite-$level" "server order read, SQLite, log $level" \
+            "http://127.0.0.1:$server_port/" "${ids_env_sqlite[@]}"
+        if [ "$level" = warn ]; then
+            sleep 2
+            rss_idle_after=$(rss_kib "$server_pid")
+        else
+            log_bytes=$(wc -c <"$logfile")
+            log_lines=$(wc -l <"$logfile")
+        fi
+        stop_server
+        rm -f "$logfile"
+    done
+fi
 
 # ---- 3. RSS soak: the order read on SQLite, default logging (info, to a file) ----
 soak_samples=()
-if [ "$soak" -gt 0 ]; then
+if [ "$want_reads" = 1 ] && [ "$soak" -gt 0 ]; then
     start_server "$sqlite_url" info "$tmp/server-soak.log"
     soak_start_rss=$(rss_kib "$server_pid")
     log "soak: order read on SQLite for ${soak}s, RSS every ${sample_every}s"
@@ -352,11 +401,8 @@ if [ "$soak" -gt 0 ]; then
 fi
 
 # ---- 4. the server on PostgreSQL ----
-if [ "$with_pg" = 1 ]; then
-    log "starting a throwaway PostgreSQL cluster (tests/server/pg.sh)"
-    tests/server/pg.sh start "$tmp/pg" >&2
-    pg_url=$(cat "$tmp/pg/pg_url")
-    pg_version=$(psql "$pg_url" -Atc "SHOW server_version" | awk '{print $1}')
+if [ "$want_reads" = 1 ] && [ "$with_pg" = 1 ]; then
+    start_pg
     migrate "$pg_url"
     log "seeding $orders orders into PostgreSQL"
     seed_sql postgres | psql -q -v ON_ERROR_STOP=1 "$pg_url" >/dev/null
@@ -365,7 +411,7 @@ if [ "$with_pg" = 1 ]; then
     ids_env_pg=(B2B_BENCH_IDS="$tmp/ids-pg.txt" B2B_BENCH_TOKEN="$token")
     for level in warn info; do
         start_server "$pg_url" "$level" "$tmp/server-pg-$level.log"
-        db_parent=$(head -1 "$(cat "$tmp/pg/pg_home")/data/postmaster.pid")
+        db_parent=$(pg_postmaster)
         [ "$level" = warn ] && rss_idle_pg=$(rss_kib "$server_pid")
         run_wrk "pg-$level" "server order read, PostgreSQL, log $level" \
             "http://127.0.0.1:$server_port/" "${ids_env_pg[@]}"
@@ -374,8 +420,147 @@ if [ "$with_pg" = 1 ]; then
         db_parent=""
         rm -f "$tmp/server-pg-$level.log"
     done
-    versions="$versions, PostgreSQL $pg_version"
 fi
+
+# ---- 5. webhook ingest (issue #5) ----
+# POST /webhooks/shopify with Shopify's sample draft_orders/create body byte for byte, its HMAC and
+# a fresh X-Shopify-Webhook-Id per request (bench/server/webhook.lua), at 50 connections, log warn.
+# Measured is the ingest: header and shop checks, HMAC, JSON check, the durable insert into the
+# inbox (group commit), then 200. Each backend gets a fresh database, so afterwards every inbox row
+# must match an acknowledgement and every 2xx that wrk saw must have its row.
+webhook_body=tests/fixtures/shopify/webhook_draft_orders_create.json
+declare -A W_2XX W_SENT W_RUN_ROWS W_ROWS W_ACKED W_DUPS W_MIB W_CHECK
+webhook_runs=()
+
+# The processor that works the inbox off fetches each draft from Shopify. Its Shopify here is a
+# loopback port that accepts connections and never answers, with the longest call timeout (10
+# minutes): each processor thread claims one row (or starts the reconciliation) and waits until
+# the shutdown cuts the call short. Without it the processor would fail every row at once (no
+# Shopify configured) or retry against a closed port, and its claims, store writes and error logs
+# would compete with the ingest being measured; in production it is paced by Shopify's API.
+start_blackhole() {
+    local i
+    python3 -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+while True:
+    time.sleep(3600)' >"$tmp/blackhole.port" &
+    blackhole_pid=$!
+    for i in $(seq 100); do
+        [ -s "$tmp/blackhole.port" ] && break
+        sleep 0.1
+    done
+    blackhole_port=$(cat "$tmp/blackhole.port")
+    [ -n "$blackhole_port" ] || { echo "run.sh: the never-answering port did not start" >&2; exit 1; }
+}
+stop_blackhole() {
+    kill "$blackhole_pid" 2>/dev/null || true
+    wait "$blackhole_pid" 2>/dev/null || true
+    blackhole_pid=""
+}
+
+store_query() { # DATABASE_URL SQL: one value
+    case $1 in
+    sqlite:*) sqlite3 "${1#sqlite:}" "$2" ;;
+    *) psql "$1" -Atc "$2" ;;
+    esac
+}
+server_metric() { # NAME: a counter of the running server's /metrics
+    curl -fs "http://127.0.0.1:$server_port/metrics" | awk -v n="$1" '$1 == n {print $2}'
+}
+post_webhook() { # WEBHOOK_ID: one delivery with curl, as webhook.lua sends it; prints the answer
+    curl -sS --max-time 5 -w ' HTTP %{http_code}' -H "Content-Type: application/json" \
+        -H "X-Shopify-Topic: draft_orders/create" -H "X-Shopify-Hmac-Sha256: $webhook_hmac" \
+        -H "X-Shopify-Shop-Domain: $shop" -H "X-Shopify-API-Version: 2026-01" \
+        -H "X-Shopify-Webhook-Id: $1" -H "X-Shopify-Event-Id: $1" \
+        -H "X-Shopify-Triggered-At: 2026-01-05T10:00:00.000Z" \
+        --data-binary "@$webhook_body" "http://127.0.0.1:$server_port/webhooks/shopify"
+}
+
+# run_webhook NAME DATABASE_URL DESCRIPTION: migrate the (fresh) database, start the server with
+# the client secret, measure, then check the inbox against the acknowledgements.
+run_webhook() {
+    local name=$1 url=$2 desc=$3 conns=$webhook_conns wrk_script=bench/server/webhook.lua
+    local answer line run_id problems=()
+    migrate "$url"
+    # the secrets go into the server's environment, never onto a command line
+    B2B_SHOPIFY_CLIENT_SECRET=$webhook_secret B2B_SHOPIFY_ACCESS_TOKEN=bench-unused-token \
+        B2B_SHOPIFY_API_BASE="http://127.0.0.1:$blackhole_port" B2B_SHOPIFY_TIMEOUT_MS=600000 \
+        start_server "$url" warn "$tmp/server-$name.log"
+    case $url in sqlite:*) ;; *) db_parent=$(pg_postmaster) ;; esac
+    # one delivery first: a 401 or 400 here would otherwise only show up as non-2xx counts
+    answer=$(post_webhook "bench-preflight-$name" 2>&1 || true)
+    [ "$answer" = '{"status":"stored"} HTTP 200' ] ||
+        { echo "run.sh: the server did not store a webhook: $answer" >&2; tail -5 "$tmp/server-$name.log" >&2; exit 1; }
+    run_wrk "$name" "$desc" "http://127.0.0.1:$server_port/webhooks/shopify" \
+        B2B_BENCH_WEBHOOK_BODY="$webhook_body" B2B_BENCH_WEBHOOK_HMAC="$webhook_hmac" \
+        B2B_BENCH_WEBHOOK_SHOP="$shop"
+    sleep 1 # the answers to the requests that were in flight when wrk stopped
+    W_ACKED[$name]=$(server_metric b2b_webhooks_received_total || true)
+    W_DUPS[$name]=$(server_metric b2b_webhooks_duplicate_total || true)
+    stop_server
+    db_parent=""
+
+    line=$(grep '^WEBHOOK ' "$tmp/wrk-$name.txt")
+    run_id=$(sed -E 's/.* run=([^ ]+).*/\1/' <<<"$line")
+    W_SENT[$name]=$(sed -E 's/.* sent=([0-9]+).*/\1/' <<<"$line")
+    W_2XX[$name]=$((R_REQ[$name] - R_NON2XX[$name]))
+    W_ROWS[$name]=$(store_query "$url" "SELECT count(*) FROM webhook_inbox")
+    W_RUN_ROWS[$name]=$(store_query "$url" \
+        "SELECT count(*) FROM webhook_inbox WHERE webhook_id LIKE '$run_id-%'")
+    case $url in
+    sqlite:*) W_MIB[$name]=$(mib $(($(store_query "$url" \
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()") / 1024))) ;;
+    *) W_MIB[$name]=$(mib $(($(store_query "$url" \
+        "SELECT pg_total_relation_size('webhook_inbox')") / 1024))) ;;
+    esac
+
+    # Every acknowledgement the server sent (its counter, warm-up and preflight included) has its
+    # row; every 2xx wrk counted in the measured run has its row; rows of that run beyond them
+    # are requests whose answer wrk did not wait for when it stopped (at most one a connection).
+    [ "${R_NON2XX[$name]}" -eq 0 ] || problems+=("${R_NON2XX[$name]} non-2xx answers")
+    [ "${R_ERR[$name]}" -eq "${R_NON2XX[$name]}" ] ||
+        problems+=("$((R_ERR[$name] - R_NON2XX[$name])) socket errors")
+    [ "${W_DUPS[$name]:-1}" -eq 0 ] || problems+=("${W_DUPS[$name]:-?} deliveries taken as duplicates")
+    [ "${W_ROWS[$name]}" -eq "${W_ACKED[$name]:--1}" ] ||
+        problems+=("${W_ROWS[$name]} inbox rows but ${W_ACKED[$name]:-?} acknowledged by the server")
+    [ "${W_RUN_ROWS[$name]}" -ge "${W_2XX[$name]}" ] ||
+        problems+=("${W_2XX[$name]} 2xx but only ${W_RUN_ROWS[$name]} rows: acknowledged deliveries lost")
+    [ "$((W_RUN_ROWS[$name] - W_2XX[$name]))" -le "$conns" ] ||
+        problems+=("$((W_RUN_ROWS[$name] - W_2XX[$name])) more rows than 2xx, more than $conns connections")
+    if [ "${#problems[@]}" -eq 0 ]; then
+        W_CHECK[$name]="ok"
+    else
+        W_CHECK[$name]="**failed**: $(printf '%s; ' "${problems[@]}" | sed 's/; $//')"
+        : >"$tmp/missed"
+    fi
+    webhook_runs+=("$name")
+    log "inbox check $name: ${W_2XX[$name]} 2xx, ${W_RUN_ROWS[$name]} rows of the run (of" \
+        "${W_SENT[$name]} requests generated), ${W_ROWS[$name]} rows in all, ${W_ACKED[$name]}" \
+        "acknowledged by the server: ${W_CHECK[$name]}"
+}
+
+if [ "$want_webhook" = 1 ]; then
+    webhook_bytes=$(wc -c <"$webhook_body")
+    # a throwaway secret of this run; the HMAC is over the body only, so one value serves all
+    webhook_secret=$(openssl rand -hex 32)
+    webhook_hmac=$(openssl dgst -sha256 -hmac "$webhook_secret" -binary <"$webhook_body" | base64)
+    start_blackhole
+    run_webhook webhook-sqlite "sqlite:$tmp/data/webhooks.db" \
+        "webhook ingest, SQLite, $webhook_conns connections, log warn"
+    rm -f "$tmp/data/webhooks.db"*
+    if [ "$with_pg" = 1 ]; then
+        start_pg
+        psql "$pg_url" -qc "CREATE DATABASE b2bwebhooks" >/dev/null
+        run_webhook webhook-pg "${pg_url%/*}/b2bwebhooks" \
+            "webhook ingest, PostgreSQL, $webhook_conns connections, log warn"
+        psql "$pg_url" -qc "DROP DATABASE b2bwebhooks" >/dev/null
+    fi
+    stop_blackhole
+fi
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report ----
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", 100 * a / b}'; }
@@ -397,32 +582,11 @@ verdict2() {
     [ "$w" = 1 ] || : >"$tmp/missed"
 }
 
-h_warn=$(pct "${R_RPS[healthz-warn]}" "${R_RPS[nginx-1]}")
-h_info=$(pct "${R_RPS[healthz-info]}" "${R_RPS[nginx-1]}")
-h_auto=$(pct "${R_RPS[healthz-warn]}" "${R_RPS[nginx-auto]}")
-
-{
-    echo "# b2bbudget-server benchmark results"
-    echo
-    echo "Generated by \`bench/server/run.sh\` on $(date -u +%Y-%m-%dT%H:%MZ)."
-    echo
-    echo "- machine: $machine"
-    echo "- tools: $versions"
-    echo "- load: wrk, $threads threads, $conns connections, ${duration} s per row after a ${warmup} s warm-up, loopback"
-    echo "- store: $orders seeded orders, a random one per request; response body $order_bytes bytes"
-    echo "- server: Release build, default B2B_WORKERS (one store thread per CPU); log *warn* = no access log, *info* = default, one JSON line per request to a file"
-    echo
-    echo "| run | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU % | loop thread % | CPU µs/request | wrk CPU % | PostgreSQL CPU % | other load % |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for n in "${runs[@]}"; do
-        printf '| %s | %.0f | %.2f | %.2f | %.2f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n' "${R_DESC[$n]}" \
-            "${R_RPS[$n]}" "${R_P50[$n]}" "${R_P90[$n]}" "${R_P99[$n]}" "${R_MAX[$n]}" \
-            "${R_ERR[$n]}" "${R_CPU[$n]}" "${R_LOOP[$n]}" "${R_US[$n]}" "${R_WRK[$n]}" "${R_DB[$n]}" "${R_OTHER[$n]}"
-    done
-    echo
-    echo "CPU % is the process under test (all threads; 100 = one core), *loop thread* its event-loop"
-    echo "thread, *other load* what the rest of the machine used besides it and wrk (noise)."
-    echo "CPU µs/request is the server's (or nginx's) CPU time divided by the requests answered."
+# The issue #4 part of the report: its targets, the access log, the soak.
+report_reads() {
+    h_warn=$(pct "${R_RPS[healthz-warn]}" "${R_RPS[nginx-1]}")
+    h_info=$(pct "${R_RPS[healthz-info]}" "${R_RPS[nginx-1]}")
+    h_auto=$(pct "${R_RPS[healthz-warn]}" "${R_RPS[nginx-auto]}")
     echo
     echo "| target (issue #4) | measured | |"
     echo "|---|---|---|"
@@ -466,6 +630,85 @@ h_auto=$(pct "${R_RPS[healthz-warn]}" "${R_RPS[nginx-auto]}")
         echo '```'
         printf '%s\n' "${soak_samples[@]}" | awk '{printf "t=%4ds %s\n", $1, $2}'
         echo '```'
+    fi
+}
+
+# The issue #5 part: the webhook targets (the exit status follows SQLite) and the inbox check.
+report_webhook() {
+    local n sq=webhook-sqlite checks=met
+    for n in "${webhook_runs[@]}"; do
+        [ "${W_CHECK[$n]}" = ok ] || checks="**failed**"
+    done
+    echo
+    echo "## Webhook ingest (issue #5)"
+    echo
+    echo "POST /webhooks/shopify: Shopify's sample \`draft_orders/create\` body ($webhook_bytes bytes, byte for"
+    echo "byte), its X-Shopify-Hmac-Sha256 and a fresh X-Shopify-Webhook-Id per request; wrk, $threads threads,"
+    echo "$webhook_conns connections, log warn, a fresh database per backend. The processor is parked (its"
+    echo "Shopify never answers), so the rows measure the ingest: checks, HMAC, JSON check, the durable"
+    echo "inbox insert, 200. SQLite runs as the server configures it (WAL, synchronous=FULL)."
+    if [ "$with_pg" = 1 ]; then
+        echo "PostgreSQL is the throwaway cluster of tests/server/pg.sh ($pg_durability): its commit"
+        echo "is not durable, so its row is an upper bound for a durable PostgreSQL."
+    fi
+    echo
+    echo "| target (issue #5) | measured | |"
+    echo "|---|---|---|"
+    printf '| webhook ingest on SQLite ≥ 20 000 req/s at %d connections | %.0f req/s | %s |\n' \
+        "$webhook_conns" "${R_RPS[$sq]}" "$(verdict ge "${R_RPS[$sq]}" 20000)"
+    printf '| … with p99 < 5 ms | %.2f ms (p50 %.2f ms) | %s |\n' \
+        "${R_P99[$sq]}" "${R_P50[$sq]}" "$(verdict lt "${R_P99[$sq]}" 5)"
+    if [ "$with_pg" = 1 ]; then
+        printf '| webhook ingest on PostgreSQL (reported) | %.0f req/s, p50 %.2f ms, p99 %.2f ms | – |\n' \
+            "${R_RPS[webhook-pg]}" "${R_P50[webhook-pg]}" "${R_P99[webhook-pg]}"
+    fi
+    echo "| nothing acknowledged is lost, no non-2xx answer | inbox check below | $checks |"
+    echo
+    echo "Inbox check, after the server stopped. *2xx* are wrk's answers in the measured run; *rows of"
+    echo "the run* its webhook ids found in the inbox (more than 2xx by the requests wrk stopped waiting"
+    echo "for at its end, at most one a connection; never fewer); *requests generated* the ids the"
+    echo "script made; *acknowledged* the server's b2b_webhooks_received_total (warm-up and one"
+    echo "preflight delivery included), which must equal *rows in all*."
+    echo
+    echo "| run | 2xx | non-2xx | rows of the run | requests generated | acknowledged | rows in all | duplicates | inbox size MiB | check |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    for n in "${webhook_runs[@]}"; do
+        echo "| ${R_DESC[$n]} | ${W_2XX[$n]} | ${R_NON2XX[$n]} | ${W_RUN_ROWS[$n]} | ${W_SENT[$n]} |" \
+            "${W_ACKED[$n]} | ${W_ROWS[$n]} | ${W_DUPS[$n]} | ${W_MIB[$n]} | ${W_CHECK[$n]} |"
+    done
+}
+
+{
+    echo "# b2bbudget-server benchmark results"
+    echo
+    echo "Generated by \`bench/server/run.sh\` on $(date -u +%Y-%m-%dT%H:%MZ)."
+    echo
+    echo "- machine: $machine; load average (1, 5, 15 min) $load_start before the run, $load_end after it"
+    echo "- tools: $versions"
+    if [ "$want_reads" = 1 ]; then
+        echo "- load: wrk, $threads threads, $conns connections$([ "$want_webhook" = 0 ] || echo " (webhook rows: $webhook_conns)"), ${duration} s per row after a ${warmup} s warm-up, loopback"
+        echo "- store: $orders seeded orders, a random one per request; response body $order_bytes bytes"
+    else
+        echo "- load: wrk, $threads threads, $webhook_conns connections, ${duration} s per row after a ${warmup} s warm-up, loopback"
+    fi
+    echo "- server: Release build, default B2B_WORKERS (one store thread per CPU); log *warn* = no access log, *info* = default, one JSON line per request to a file"
+    echo
+    echo "| run | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU % | loop thread % | CPU µs/request | wrk CPU % | PostgreSQL CPU % | other load % |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for n in "${runs[@]}"; do
+        printf '| %s | %.0f | %.2f | %.2f | %.2f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n' "${R_DESC[$n]}" \
+            "${R_RPS[$n]}" "${R_P50[$n]}" "${R_P90[$n]}" "${R_P99[$n]}" "${R_MAX[$n]}" \
+            "${R_ERR[$n]}" "${R_CPU[$n]}" "${R_LOOP[$n]}" "${R_US[$n]}" "${R_WRK[$n]}" "${R_DB[$n]}" "${R_OTHER[$n]}"
+    done
+    echo
+    echo "CPU % is the process under test (all threads; 100 = one core), *loop thread* its event-loop"
+    echo "thread, *other load* what the rest of the machine used besides it and wrk (noise)."
+    echo "CPU µs/request is the server's (or nginx's) CPU time divided by the requests answered."
+    if [ "$want_reads" = 1 ]; then
+        report_reads
+    fi
+    if [ "$want_webhook" = 1 ]; then
+        report_webhook
     fi
 } >"$tmp/results.md"
 
