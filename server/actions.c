@@ -143,6 +143,9 @@ act_outcome act_order(db_conn *c, const act_request *rq, act_result *out) {
     if (b2b_permission_check(&out->decision, actor, rq->action, &ctx, &policy, has_note) != B2B_OK)
         goto done;
     if (!out->decision.allowed) {
+        /* Refused by state: say who did what last ("already approved by ..."). */
+        if (b2b_decision_has(&out->decision, B2B_REASON_STATE))
+            last_event(c, out->order.id, out);
         out->outcome = ACT_REFUSED;
         goto done;
     }

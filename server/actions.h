@@ -35,7 +35,7 @@ typedef struct act_result {
     b2b_decision decision; /* ACT_REFUSED */
     b2b_level level;       /* the order's budget level at the time */
     srv_order order;       /* the order afterwards (ACT_DONE) or as found; srv_order_clear() it */
-    char last_actor[256];  /* ACT_CONFLICT: who acted last ... */
+    char last_actor[256];  /* ACT_CONFLICT, and ACT_REFUSED by state: who acted last ... */
     char last_event[32];   /* ... and what they did */
     int64_t last_at;
 } act_result;

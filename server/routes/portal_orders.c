@@ -410,6 +410,12 @@ static void order_action(api_ctx *x) {
                 json_array_append_new(reasons, json_string(b2b_reason_code((b2b_reason)r)));
         json_object_set_new(err, "reasons", reasons);
         json_object_set_new(err, "level", json_string(b2b_level_name(res.level)));
+        json_object_set_new(err, "state", json_string(res.order.state));
+        if (res.last_event[0]) { /* refused by state: who did what last */
+            json_object_set_new(err, "last_actor", json_string(res.last_actor));
+            json_object_set_new(err, "last_event", json_string(res.last_event));
+            json_object_set_new(err, "last_at", json_integer((json_int_t)res.last_at));
+        }
         break;
     case ACT_CONFLICT: {
         char msg[400];

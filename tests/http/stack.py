@@ -10,7 +10,9 @@ import re
 import select
 import signal
 import subprocess
+import sys
 import time
+import unittest
 import urllib.parse
 import uuid
 
@@ -175,3 +177,59 @@ ORDER_COLS = ["id", "public_id", "shopify_draft_id", "shopify_order_id", "name",
 # The jobs table's columns.
 JOB_COLS = ["id", "shop_id", "kind", "payload", "idempotency_key", "status", "attempts",
             "max_attempts", "run_at", "last_error", "created_at", "updated_at", "finished_at"]
+
+
+class StackCase(unittest.TestCase):
+    """Per test class: a temporary directory, a fresh database of the backend under test, the
+    simulator with SEED and the server (subclasses define start_server()). Hooks: before_start()
+    (e.g. a mail listener), after_start() (e.g. logins), stop_extras() (what before_start began).
+    B2B_TEST_KEEP=1 keeps the directory."""
+
+    SEED = SEED_TEST
+    PREFIX = "b2b"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmpdir = H.make_tmpdir("%s-%s-" % (cls.PREFIX, cls.__name__))
+        cls.data_dir = os.path.join(cls.tmpdir, "var")
+        cls.db = H.Database(cls.tmpdir)
+        cls.store = Store(cls.db)
+        cls.sim = None
+        cls.server = None
+        try:
+            cls.before_start()
+            cls.sim = Simulator(cls.tmpdir, seed=cls.SEED).start()
+            cls.start_server()
+            cls.after_start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def before_start(cls):
+        pass
+
+    @classmethod
+    def after_start(cls):
+        pass
+
+    @classmethod
+    def stop_extras(cls):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.server is not None:
+                cls.server.kill()
+            if cls.sim is not None:
+                cls.sim.stop()
+            cls.stop_extras()
+        finally:
+            try:
+                cls.db.drop()
+            finally:
+                if os.environ.get("B2B_TEST_KEEP") != "1":
+                    H.rmtree(cls.tmpdir)
+                else:
+                    sys.stderr.write("kept %s\n" % cls.tmpdir)

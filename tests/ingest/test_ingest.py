@@ -69,40 +69,12 @@ def wait_until(pred, timeout=WAIT, interval=0.1, msg="condition"):
 # ---------------------------------------------------------------- the test base
 
 
-class IngestCase(unittest.TestCase):
+class IngestCase(stack.StackCase):
     """Per class: a database, a simulator (seed-test.json) and a server pointed at each other."""
 
     SERVER_ENV = {}  # per-class extra settings
     RECONCILE_MS = 600000
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmpdir = H.make_tmpdir("b2b-ingest-%s-" % cls.__name__)
-        cls.data_dir = os.path.join(cls.tmpdir, "var")
-        cls.db = H.Database(cls.tmpdir)
-        cls.store = Store(cls.db)
-        cls.sim = None
-        cls.server = None
-        try:
-            cls.sim = Simulator(cls.tmpdir).start()
-            cls.start_server()
-        except Exception:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.server is not None:
-                cls.server.kill()
-            if cls.sim is not None:
-                cls.sim.stop()
-        finally:
-            try:
-                cls.db.drop()
-            finally:
-                if os.environ.get("B2B_TEST_KEEP") != "1":
-                    H.rmtree(cls.tmpdir)
+    PREFIX = "b2b-ingest"
 
     @classmethod
     def server_env(cls):

@@ -246,47 +246,30 @@ class MailPortal(portal_client.Portal):
 # ---------------------------------------------------------------- the test base
 
 
-class NotifyCase(unittest.TestCase):
+class NotifyCase(stack.StackCase):
     """Per class: a database, a simulator (seed-notify.json), an SMTP listener and a server; the
     company's people are synced and the active ones logged in to the portal."""
 
     SERVER_ENV = {}  # per-class extra settings
     LOGINS = ("juergen", "gerd", "anna", "berta")
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmpdir = H.make_tmpdir("b2b-notify-%s-" % cls.__name__)
-        cls.data_dir = os.path.join(cls.tmpdir, "var")
-        cls.db = H.Database(cls.tmpdir)
-        cls.store = Store(cls.db)
-        cls.sim = cls.server = cls.box = None
-        cls.portals = {}
-        try:
-            cls.box = MailBox()
-            cls.sim = Simulator(cls.tmpdir, seed=SEED).start()
-            cls.start_server()
-            cls.setup_people()
-        except Exception:
-            cls.tearDownClass()
-            raise
+    SEED = SEED
+    PREFIX = "b2b-notify"
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.server is not None:
-                cls.server.kill()
-            if cls.sim is not None:
-                cls.sim.stop()
-            if cls.box is not None:
-                cls.box.stop()
-        finally:
-            try:
-                cls.db.drop()
-            finally:
-                if os.environ.get("B2B_TEST_KEEP") != "1":
-                    H.rmtree(cls.tmpdir)
-                else:
-                    sys.stderr.write("kept %s\n" % cls.tmpdir)
+    def before_start(cls):
+        cls.box = None
+        cls.portals = {}
+        cls.box = MailBox()
+
+    @classmethod
+    def after_start(cls):
+        cls.setup_people()
+
+    @classmethod
+    def stop_extras(cls):
+        if getattr(cls, "box", None) is not None:
+            cls.box.stop()
 
     @classmethod
     def server_env(cls):

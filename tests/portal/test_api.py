@@ -281,51 +281,31 @@ def cookie_attrs(set_cookie):
 # ---------------------------------------------------------------- the test base
 
 
-class PortalCase(unittest.TestCase):
+class PortalCase(stack.StackCase):
     """Per class: a database, a simulator (seed-demo.json) and a server pointed at each other,
     with the seed's drafts and companies ingested before the first test."""
 
     SERVER_ENV = {}  # per-class extra settings
     PORTAL_URL = "http://127.0.0.1:8080"
 
+    SEED = SEED
+    PREFIX = "b2b-portal"
+
     @classmethod
-    def setUpClass(cls):
-        cls.tmpdir = H.make_tmpdir("b2b-portal-%s-" % cls.__name__)
-        cls.data_dir = os.path.join(cls.tmpdir, "var")
+    def before_start(cls):
         cls.mail_dir = os.path.join(cls.tmpdir, "mail")
         cls.mailbox = Mailbox(cls.mail_dir)
         cls.admin_token = "staff-" + uuid.uuid4().hex
-        cls.db = H.Database(cls.tmpdir)
-        cls.store = Store(cls.db)
-        cls.sim = None
-        cls.server = None
-        try:
-            cls.sim = Simulator(cls.tmpdir, seed=SEED).start()
-            cls.start_server()
-            cls.wait_seeded()
-            cls.ids = cls.seed_ids()
-            cls.prepare()
-        except BaseException:
-            cls.tearDownClass()
-            raise
+
+    @classmethod
+    def after_start(cls):
+        cls.wait_seeded()
+        cls.ids = cls.seed_ids()
+        cls.prepare()
 
     @classmethod
     def prepare(cls):
         """Per-class setup after the seed is in (logins and the like)."""
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.server is not None:
-                cls.server.kill()
-            if cls.sim is not None:
-                cls.sim.stop()
-        finally:
-            try:
-                cls.db.drop()
-            finally:
-                if os.environ.get("B2B_TEST_KEEP") != "1":
-                    H.rmtree(cls.tmpdir)
 
     @classmethod
     def server_env(cls, **extra):
@@ -1664,6 +1644,25 @@ class TestOrders(PortalCase):
                 % q(json.dumps({"order_id": self.store.scalar(
                     "SELECT id FROM orders WHERE public_id = %s" % q(pid))}, separators=(",", ":")))),
                 1, "one completion job")
+
+    def test_08b_second_approval_without_row_version_names_the_first(self):
+        # An API client that sends no row_version: the second approval is refused by state, and
+        # the answer says who approved ("already approved by ...").
+        d, pid = self.new_draft("muenchen", "julia")
+        self.julia.ok("POST", "/api/orders/%s/submit" % pid, {})
+        # Shopify is still recalculating the draft: the approval stays "approved" meanwhile.
+        self.sim.post("/_sim/drafts/%s/ready" % d["id"], {"ready": False, "after_ms": 0})
+        try:
+            self.anna.ok("POST", "/api/orders/%s/approve" % pid, {})
+            r = self.thomas.act(pid, "approve")
+            self.assertStatus(r, 422, "refused")
+            err = r.json()["error"]
+            self.assertIn("state", err["reasons"])
+            self.assertEqual(err["state"], "approved")
+            self.assertEqual((err["last_actor"], err["last_event"]), (self.anna.name, "approve"))
+            self.assertIsInstance(err["last_at"], int)
+        finally:
+            self.sim.post("/_sim/drafts/%s/ready" % d["id"], {"ready": True, "after_ms": 0})
 
     def test_09_stale_row_version_is_a_conflict(self):
         d, pid = self.new_draft("muenchen", "julia")
