@@ -197,6 +197,9 @@ int db_open(db **out, const char *url, int pool_size, char *err, size_t errlen) 
     d->delay_ms = delay ? atoi(delay) : 0;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
+    if (d->kind == DB_SQLITE) {
+        db__sqlite_checkpointer_start(d);
+    }
     *out = d;
     return DB_OK;
 }
@@ -204,6 +207,9 @@ int db_open(db **out, const char *url, int pool_size, char *err, size_t errlen) 
 void db_close(db *d) {
     if (!d) {
         return;
+    }
+    if (d->kind == DB_SQLITE) {
+        db__sqlite_checkpointer_stop(d);
     }
     for (int i = 0; i < d->size; i++) {
         db_conn *c = &d->conns[i];

@@ -41,6 +41,13 @@ struct db {
     db_conn *conns;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* SQLite: a thread of its own copies the WAL into the database file (PASSIVE checkpoints),
+     * so no commit waits for a checkpoint; the connections' automatic checkpoints are off while
+     * it runs. */
+    pthread_t checkpointer;
+    pthread_cond_t checkpoint_cv; /* wakes it to stop (cv is the pool's) */
+    int checkpointing;            /* the thread runs */
+    int stopping;                 /* under mu: db_close asks it to end */
 };
 
 /* A result: either a PGresult (PostgreSQL) or copied cells (SQLite). */
@@ -72,6 +79,9 @@ void db__cache_clear(db_conn *c, void (*finalize)(db_conn *, db_stmt_slot *));
 
 /* Backends. */
 int db__sqlite_connect(db_conn *c);
+/* Starts / stops the checkpoint thread of a SQLite db (see struct db). */
+void db__sqlite_checkpointer_start(db *d);
+void db__sqlite_checkpointer_stop(db *d);
 void db__sqlite_disconnect(db_conn *c);
 int db__sqlite_exec(db_conn *c, const char *sql, const db_param *p, int n, db_result **out);
 int db__sqlite_script(db_conn *c, const char *sql);

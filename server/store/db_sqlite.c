@@ -8,6 +8,7 @@
 #include "db_internal.h"
 
 #include <sqlite3.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,8 +54,67 @@ int db__sqlite_connect(db_conn *c) {
         sqlite3_close(h);
         return map_rc(rc);
     }
+    if (c->owner->checkpointing) {
+        /* The checkpoint thread does it: commits never wait for one. */
+        sqlite3_wal_autocheckpoint(h, 0);
+    }
     c->handle = h;
     return DB_OK;
+}
+
+#define CHECKPOINT_EVERY_MS 100
+
+static void *checkpointer_main(void *arg) {
+    db *d = arg;
+    sqlite3 *h = NULL;
+    int stopping = 0;
+    while (!stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&d->mu);
+        if (!d->stopping) {
+            pthread_cond_timedwait(&d->checkpoint_cv, &d->mu, &until);
+        }
+        stopping = d->stopping;
+        pthread_mutex_unlock(&d->mu);
+        /* Opened once the database exists (the first connection creates it); PASSIVE never
+         * blocks readers or writers, and a busy database is simply tried again next time. */
+        if (h == NULL && sqlite3_open_v2(d->target, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                         NULL) != SQLITE_OK) {
+            sqlite3_close(h);
+            h = NULL;
+            continue;
+        }
+        sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+    sqlite3_close(h);
+    return NULL;
+}
+
+void db__sqlite_checkpointer_start(db *d) {
+    pthread_cond_init(&d->checkpoint_cv, NULL);
+    d->checkpointing = pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0;
+    if (!d->checkpointing) {
+        pthread_cond_destroy(&d->checkpoint_cv);
+    }
+}
+
+void db__sqlite_checkpointer_stop(db *d) {
+    if (!d->checkpointing) {
+        return;
+    }
+    pthread_mutex_lock(&d->mu);
+    d->stopping = 1;
+    pthread_cond_signal(&d->checkpoint_cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->checkpointer, NULL);
+    pthread_cond_destroy(&d->checkpoint_cv);
+    d->checkpointing = 0;
 }
 
 static void finalize_slot(db_conn *c, db_stmt_slot *s) {
