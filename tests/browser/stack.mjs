@@ -349,6 +349,7 @@ export class Stack {
       B2B_ADMIN_TOKEN: this.adminToken,
       B2B_PORTAL_URL: PORTAL_URL,
       B2B_STAFF_EMAIL: 'staff@altruan.example',
+      B2B_SHOP_NAME: 'Altruan',
       ...this.extraEnv,
     });
     const proc = track(spawn(this.serverBin, [], { cwd: this.tmp, env, stdio: ['ignore', 'ignore', 'pipe'] }));
