@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "mail.h"
+#include "mail_internal.h"
 
 #define LINE_MAX_CHARS 76  /* header and QP lines stay within this (RFC 2045/2047) */
 #define NAME_MAX_BYTES 200 /* display names are cut to this */
@@ -149,13 +150,7 @@ int mail_address_parse(mail_address *out, const char *spec) {
 
 /* ---------------------------------------------------------------- growing buffer */
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf;
-
-static void buf_add(buf *b, const char *s, size_t n) {
+void mail__buf_add(mail_buf *b, const char *s, size_t n) {
     if (b->oom)
         return;
     if (b->len + n + 1 > b->cap) {
@@ -176,12 +171,12 @@ static void buf_add(buf *b, const char *s, size_t n) {
     b->p[b->len] = '\0';
 }
 
-static void buf_str(buf *b, const char *s) {
-    buf_add(b, s, strlen(s));
+static void buf_str(mail_buf *b, const char *s) {
+    mail__buf_add(b, s, strlen(s));
 }
 
-static void buf_ch(buf *b, char c) {
-    buf_add(b, &c, 1);
+static void buf_ch(mail_buf *b, char c) {
+    mail__buf_add(b, &c, 1);
 }
 
 /* ---------------------------------------------------------------- text cleaning */
@@ -220,10 +215,10 @@ static size_t utf8_len(const unsigned char *s, unsigned *cp) {
  * leading or trailing space, at most @p max bytes. New string or NULL when out of memory.
  */
 static char *clean_header_text(const char *in, size_t max) {
-    buf b = {0};
+    mail_buf b = {0};
     const unsigned char *s = (const unsigned char *)(in ? in : "");
     int space = 1;
-    buf_add(&b, "", 0);
+    mail__buf_add(&b, "", 0);
     while (*s) {
         unsigned cp = 0;
         size_t n = utf8_len(s, &cp);
@@ -243,7 +238,7 @@ static char *clean_header_text(const char *in, size_t max) {
         } else {
             if (b.len + plen > max)
                 break;
-            buf_add(&b, piece, plen);
+            mail__buf_add(&b, piece, plen);
             space = 0;
         }
         s += n;
@@ -259,15 +254,15 @@ static char *clean_header_text(const char *in, size_t max) {
 
 /* A body with CRLF line ends, valid UTF-8, and no control characters but TAB. */
 static char *clean_body(const char *in) {
-    buf b = {0};
+    mail_buf b = {0};
     const unsigned char *s = (const unsigned char *)(in ? in : "");
-    buf_add(&b, "", 0);
+    mail__buf_add(&b, "", 0);
     while (*s) {
         unsigned cp = 0;
         size_t n;
         if (*s == '\r' || *s == '\n') {
             s += (*s == '\r' && s[1] == '\n') ? 2 : 1;
-            buf_add(&b, "\r\n", 2);
+            mail__buf_add(&b, "\r\n", 2);
             continue;
         }
         n = utf8_len(s, &cp);
@@ -277,7 +272,7 @@ static char *clean_body(const char *in) {
         } else if ((cp < 0x20 && cp != '\t') || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
             buf_ch(&b, ' ');
         } else {
-            buf_add(&b, (const char *)s, n);
+            mail__buf_add(&b, (const char *)s, n);
         }
         s += n;
     }
@@ -300,20 +295,20 @@ static int is_ascii(const char *s) {
 
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static void b64_add(buf *b, const unsigned char *s, size_t n) {
+static void b64_add(mail_buf *b, const unsigned char *s, size_t n) {
     size_t i;
     for (i = 0; i + 2 < n; i += 3) {
         char q[4] = {b64chars[s[i] >> 2], b64chars[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
                      b64chars[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)], b64chars[s[i + 2] & 63]};
-        buf_add(b, q, 4);
+        mail__buf_add(b, q, 4);
     }
     if (n - i == 1) {
         char q[4] = {b64chars[s[i] >> 2], b64chars[(s[i] & 3) << 4], '=', '='};
-        buf_add(b, q, 4);
+        mail__buf_add(b, q, 4);
     } else if (n - i == 2) {
         char q[4] = {b64chars[s[i] >> 2], b64chars[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
                      b64chars[(s[i + 1] & 15) << 2], '='};
-        buf_add(b, q, 4);
+        mail__buf_add(b, q, 4);
     }
 }
 
@@ -322,7 +317,7 @@ static void b64_add(buf *b, const unsigned char *s, size_t n) {
  * between UTF-8 characters and folding (CRLF SP) so that no line exceeds LINE_MAX_CHARS.
  * Returns the column after the last word.
  */
-static size_t encoded_words(buf *b, const char *text, size_t col) {
+static size_t encoded_words(mail_buf *b, const char *text, size_t col) {
     const unsigned char *s = (const unsigned char *)text;
     size_t len = strlen(text), pos = 0;
     int first = 1;
@@ -362,7 +357,7 @@ static size_t encoded_words(buf *b, const char *text, size_t col) {
 }
 
 /* Appends an unstructured header ("Subject: ...") with @p value already cleaned. */
-static void header_unstructured(buf *b, const char *field, const char *value) {
+static void header_unstructured(mail_buf *b, const char *field, const char *value) {
     size_t col = strlen(field) + 2;
     buf_str(b, field);
     buf_str(b, ": ");
@@ -371,7 +366,7 @@ static void header_unstructured(buf *b, const char *field, const char *value) {
         const char *p = value;
         while (*p) {
             size_t word = strcspn(p, " ");
-            buf_add(b, p, word);
+            mail__buf_add(b, p, word);
             col += word;
             p += word;
             if (*p == ' ') {
@@ -393,7 +388,7 @@ static void header_unstructured(buf *b, const char *field, const char *value) {
 }
 
 /* Appends one address ("Name" <a@b> or =?UTF-8?B?...?= <a@b>); -1 if it is invalid. */
-static int address_add(buf *b, const mail_address *a, size_t col) {
+static int address_add(mail_buf *b, const mail_address *a, size_t col) {
     char *name;
     if (!mail_address_valid(a->email))
         return -1;
@@ -428,7 +423,7 @@ static int address_add(buf *b, const mail_address *a, size_t col) {
 /* Quoted-printable (RFC 2045) of a body with CRLF line ends; lines stay within 76 characters.
  * Nothing is added at the end: in a multipart body, the CRLF before a boundary is the
  * boundary's. */
-static void qp_add(buf *b, const char *body) {
+static void qp_add(mail_buf *b, const char *body) {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)body;
     size_t col = 0;
@@ -466,7 +461,7 @@ static void qp_add(buf *b, const char *body) {
                 n = 3;
             }
         }
-        buf_add(b, enc, n);
+        mail__buf_add(b, enc, n);
         col += n;
         s++;
     }
@@ -498,7 +493,7 @@ static void rfc5322_date(char *out, size_t len, time_t t) {
              months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void part_add(buf *b, const char *type, const char *body) {
+static void part_add(mail_buf *b, const char *type, const char *body) {
     buf_str(b, "Content-Type: ");
     buf_str(b, type);
     buf_str(b, "; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
@@ -507,7 +502,7 @@ static void part_add(buf *b, const char *type, const char *body) {
 
 /* Composes with a given Message-ID id part (also names .eml files). */
 static int compose(const mail_message *msg, const char *id, char **out) {
-    buf b = {0};
+    mail_buf b = {0};
     char date[64], boundary[64], rnd[33], *subject = NULL, *text = NULL, *html = NULL;
     const char *domain;
     size_t i;

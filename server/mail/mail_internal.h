@@ -2,6 +2,19 @@
 #ifndef SRV_MAIL_INTERNAL_H
 #define SRV_MAIL_INTERNAL_H
 
+#include <stddef.h>
+
+/* A growing, NUL-terminated text buffer; oom is set (and later appends ignored) when memory
+ * runs out. Start it as {0}; free(p) at the end. */
+typedef struct mail_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} mail_buf;
+
+/* Appends @p n bytes of @p s. */
+void mail__buf_add(mail_buf *b, const char *s, size_t n);
+
 /* A built-in template: path "<lang>/<name>.<txt|html>" and its text. */
 typedef struct mail_builtin {
     const char *path;

@@ -211,58 +211,32 @@ int mail_templates_check(const char *template_dir, char *err, size_t errlen) {
 
 /* ---------------------------------------------------------------- rendering */
 
-typedef struct out_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} out_buf;
-
-static void out_add(out_buf *b, const char *s, size_t n) {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        char *p;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if ((p = realloc(b->p, cap)) == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
 /* Appends @p s HTML-escaped; line breaks become <br>. */
-static void out_html(out_buf *b, const char *s) {
+static void out_html(mail_buf *b, const char *s) {
     for (; *s; s++) {
         switch (*s) {
         case '&':
-            out_add(b, "&amp;", 5);
+            mail__buf_add(b, "&amp;", 5);
             break;
         case '<':
-            out_add(b, "&lt;", 4);
+            mail__buf_add(b, "&lt;", 4);
             break;
         case '>':
-            out_add(b, "&gt;", 4);
+            mail__buf_add(b, "&gt;", 4);
             break;
         case '"':
-            out_add(b, "&quot;", 6);
+            mail__buf_add(b, "&quot;", 6);
             break;
         case '\'':
-            out_add(b, "&#39;", 5);
+            mail__buf_add(b, "&#39;", 5);
             break;
         case '\r':
             break;
         case '\n':
-            out_add(b, "<br>\n", 5);
+            mail__buf_add(b, "<br>\n", 5);
             break;
         default:
-            out_add(b, s, 1);
+            mail__buf_add(b, s, 1);
         }
     }
 }
@@ -285,16 +259,16 @@ static const char *var_text(json_t *vars, const char *name, size_t len, char *nu
 /* Replaces the placeholders of @p tpl (already checked); @p html escapes values, except
  * {{content}} (the rendered HTML part inside the layout). New string or NULL. */
 static char *substitute(const char *tpl, json_t *vars, int html, const char *content) {
-    out_buf b = {0};
+    mail_buf b = {0};
     const char *p = tpl, *open;
-    out_add(&b, "", 0);
+    mail__buf_add(&b, "", 0);
     while ((open = strstr(p, "{{")) != NULL) {
         const char *end = strstr(open + 2, "}}");
         size_t len = (size_t)(end - open - 2);
         char num[32];
-        out_add(&b, p, (size_t)(open - p));
+        mail__buf_add(&b, p, (size_t)(open - p));
         if (content != NULL && len == 7 && strncmp(open + 2, "content", 7) == 0) {
-            out_add(&b, content, strlen(content));
+            mail__buf_add(&b, content, strlen(content));
         } else {
             const char *v = var_text(vars, open + 2, len, num, sizeof(num));
             /* "Guten Tag {{recipient_name}}," without a name reads "Guten Tag,". */
@@ -304,11 +278,11 @@ static char *substitute(const char *tpl, json_t *vars, int html, const char *con
             if (html)
                 out_html(&b, v);
             else
-                out_add(&b, v, strlen(v));
+                mail__buf_add(&b, v, strlen(v));
         }
         p = end + 2;
     }
-    out_add(&b, p, strlen(p));
+    mail__buf_add(&b, p, strlen(p));
     if (b.oom) {
         free(b.p);
         return NULL;

@@ -246,24 +246,26 @@ static json_t *timeline_json(api_ctx *x, const srv_order *o) {
  * "2026"), the location for location budgets, and whether month figures are cumulative. */
 static void describe_lines(api_ctx *x, const srv_order *o, const srv_location *loc, json_t *lines) {
     int64_t month_key;
-    int fy, cal;
+    int fy, cal, rollover[2], k;
     size_t i;
     json_t *line;
     char month[16], year[16];
     wf_period_of(&x->shop, x->now, &month_key, &fy, &cal);
     snprintf(month, sizeof(month), "%04d-%02d", (int)(month_key / 100), (int)(month_key % 100));
     snprintf(year, sizeof(year), "%d", fy);
+    for (k = 0; k < 2; k++) { /* [0] the location's budget, [1] the company's */
+        srv_budget b;
+        rollover[k] =
+            store_budget_get(x->c, o->company_id, k == 0 ? o->location_id : 0, fy, &b) == SRV_OK &&
+            b.rollover;
+    }
     json_array_foreach(lines, i, line) {
         const char *scope = json_string_value(json_object_get(line, "scope"));
         const char *period = json_string_value(json_object_get(line, "period"));
         int company = scope != NULL && strcmp(scope, "company") == 0;
-        srv_budget b;
-        int rollover =
-            store_budget_get(x->c, o->company_id, company ? 0 : o->location_id, fy, &b) == SRV_OK &&
-            b.rollover;
         int is_month = period != NULL && strcmp(period, "month") == 0;
         json_object_set_new(line, "period_label", json_string(is_month ? month : year));
-        json_object_set_new(line, "rollover", json_boolean(is_month && rollover));
+        json_object_set_new(line, "rollover", json_boolean(is_month && rollover[company]));
         json_object_set_new(
             line, "location",
             company ? json_null()

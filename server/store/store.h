@@ -425,8 +425,6 @@ int store_login_code_count_since(db_conn *c, int64_t shop_id, const char *email,
  * cannot exceed @p max_attempts: SRV_OK (*out_attempts, may be NULL, gets the new count), or
  * SRV_STALE when the code is used up or used. */
 int store_login_code_try(db_conn *c, int64_t id, int max_attempts, int *out_attempts);
-/* Counts one wrong try; *out_attempts (may be NULL) gets the new count. */
-int store_login_code_add_attempt(db_conn *c, int64_t id, int *out_attempts);
 /* Locks the user's row until the transaction ends (PostgreSQL; SQLite's write transaction
  * holds the whole store), so checks of per-user limits in it cannot race. */
 int store_user_lock(db_conn *c, int64_t user_id);

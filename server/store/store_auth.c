@@ -93,20 +93,6 @@ int store_login_code_count_since(db_conn *c, int64_t shop_id, const char *email,
     return rc;
 }
 
-int store_login_code_add_attempt(db_conn *c, int64_t id, int *out_attempts) {
-    db_param p[] = {db_int(id)};
-    db_result *r = NULL;
-    int rc = srv__query1(c,
-                         "UPDATE login_codes SET attempts = attempts + 1 WHERE id = $1 "
-                         "RETURNING attempts",
-                         p, 1, &r);
-    if (rc == SRV_OK && out_attempts) {
-        *out_attempts = (int)db_result_int(r, 0, 0);
-    }
-    db_result_free(r);
-    return rc;
-}
-
 int store_login_code_try(db_conn *c, int64_t id, int max_attempts, int *out_attempts) {
     db_param p[] = {db_int(id), db_int(max_attempts)};
     db_result *r = NULL;

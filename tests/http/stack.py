@@ -206,6 +206,27 @@ class StackCase(unittest.TestCase):
             raise
 
     @classmethod
+    def base_env(cls, **more):
+        """The server's settings every suite needs: its store and data, and the simulated shop
+        of the seed (domain, static token, client secret = webhook HMAC key); plus @more."""
+        with open(cls.SEED, encoding="utf-8") as f:
+            shop = json.load(f)["shop"]
+        env = dict(
+            B2B_LISTEN="127.0.0.1:0",
+            DATABASE_URL=cls.db.url,
+            B2B_DATA_DIR=cls.data_dir,
+            B2B_WEB_ROOT=os.path.join(cls.tmpdir, "web"),
+            B2B_SHOPIFY_SHOP=shop["domain"],
+            B2B_SHOPIFY_API_BASE=cls.sim.url,
+            B2B_SHOPIFY_ACCESS_TOKEN=shop["access_tokens"][0],
+            B2B_SHOPIFY_CLIENT_SECRET=shop["client_secret"],
+            B2B_SHOPIFY_TIMEOUT_MS="3000",
+            B2B_LOG_LEVEL="debug",
+        )
+        env.update(more)
+        return env
+
+    @classmethod
     def before_start(cls):
         pass
 

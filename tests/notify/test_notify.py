@@ -273,17 +273,7 @@ class NotifyCase(stack.StackCase):
 
     @classmethod
     def server_env(cls):
-        env = dict(
-            B2B_LISTEN="127.0.0.1:0",
-            DATABASE_URL=cls.db.url,
-            B2B_DATA_DIR=cls.data_dir,
-            B2B_WEB_ROOT=os.path.join(cls.tmpdir, "web"),
-            B2B_SHOPIFY_SHOP=SHOP,
-            B2B_SHOPIFY_API_BASE=cls.sim.url,
-            B2B_SHOPIFY_ACCESS_TOKEN=TOKEN,
-            B2B_SHOPIFY_CLIENT_SECRET=SECRET,
-            B2B_SHOPIFY_TIMEOUT_MS="3000",
-            B2B_LOG_LEVEL="debug",
+        env = cls.base_env(
             B2B_ADMIN_TOKEN="staff-" + uuid.uuid4().hex,
             B2B_SMTP_URL="smtp://127.0.0.1:%d" % cls.box.port,
             B2B_SMTP_STARTTLS="off",  # the listener offers no STARTTLS (required|optional|off)

@@ -1169,9 +1169,12 @@ START_TEST(test_login_codes) {
     ck_assert_int_eq(g.id, lc2.id);
     int attempts = 0;
     for (int i = 1; i <= 5; i++) {
-        OK(store_login_code_add_attempt(g_c, lc2.id, &attempts));
+        OK(store_login_code_try(g_c, lc2.id, 5, &attempts));
         ck_assert_int_eq(attempts, i);
     }
+    /* A sixth try is not granted, even when asked for at once by another request. */
+    ck_assert_int_eq(store_login_code_try(g_c, lc2.id, 5, &attempts), SRV_STALE);
+    ck_assert_int_eq(attempts, 5);
     /* Five wrong tries: that code no longer counts; the older one still does. */
     OK(store_login_code_latest(g_c, shop, "anna@example.com", 80000, 5, &g));
     ck_assert_int_eq(g.id, lc.id);
@@ -1189,7 +1192,11 @@ START_TEST(test_login_codes) {
     OK(store_login_code_latest(g_c, shop, "anna@example.com", 699999, 5, &g));
     ck_assert_int_eq(store_login_code_latest(g_c, shop, "anna@example.com", 700000, 5, &g),
                      SRV_NOTFOUND);
-    ck_assert_int_eq(store_login_code_add_attempt(g_c, 424242, NULL), SRV_NOTFOUND);
+    ck_assert_int_eq(store_login_code_try(g_c, 424242, 5, NULL), SRV_STALE);
+    /* A new code replaces the older ones. */
+    OK(store_login_code_revoke(g_c, shop, "Anna@example.com", 100001));
+    ck_assert_int_eq(store_login_code_latest(g_c, shop, "anna@example.com", 699999, 5, &g),
+                     SRV_NOTFOUND);
 }
 END_TEST
 
