@@ -194,7 +194,9 @@ int db_open(db **out, const char *url, int pool_size, char *err, size_t errlen) 
     }
     /* Test only: slows every db_acquire so tests can prove the event loop never waits on it. */
     const char *delay = getenv("B2B_TEST_STORE_DELAY_MS");
+    const char *restart = getenv("B2B_TEST_WAL_RESTART_FRAMES");
     d->delay_ms = delay ? atoi(delay) : 0;
+    d->wal_restart_frames = restart ? atoi(restart) : 0;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     if (d->kind == DB_SQLITE) {
@@ -318,7 +320,7 @@ int db_begin(db_conn *c) {
 }
 
 int db_begin_write(db_conn *c) {
-    return db_exec_script(c, c->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+    return c->kind == DB_SQLITE ? db__sqlite_begin_write(c) : db_exec_script(c, "BEGIN");
 }
 
 int db_commit(db_conn *c) {

@@ -45,7 +45,9 @@ db_param db_null(void);
  * "postgres://..." / "postgresql://..." (libpq connection URI). @p pool_size connections are
  * made lazily. On failure returns DB_ERROR and writes a message (never containing a password)
  * to @p err. Test only: when B2B_TEST_STORE_DELAY_MS is set at db_open, every db_acquire
- * sleeps that many milliseconds (proves the event loop stays responsive on a slow store).
+ * sleeps that many milliseconds (proves the event loop stays responsive on a slow store);
+ * B2B_TEST_WAL_RESTART_FRAMES sets the SQLite log length (in pages) from which the checkpoint
+ * thread has the log started over (default 8192, 32 MiB), so a test sees it with less data.
  */
 int db_open(db **out, const char *url, int pool_size, char *err, size_t errlen);
 void db_close(db *d);

@@ -34,9 +34,10 @@ struct db_conn {
 
 struct db {
     db_kind kind;
-    char *target; /* SQLite file path, or the libpq URI */
-    char *secret; /* the URL's password, to scrub from messages; NULL if none */
-    int delay_ms; /* B2B_TEST_STORE_DELAY_MS, test only */
+    char *target;           /* SQLite file path, or the libpq URI */
+    char *secret;           /* the URL's password, to scrub from messages; NULL if none */
+    int delay_ms;           /* B2B_TEST_STORE_DELAY_MS, test only */
+    int wal_restart_frames; /* B2B_TEST_WAL_RESTART_FRAMES, test only; 0: the default */
     int size;
     db_conn *conns;
     pthread_mutex_t mu;
@@ -47,7 +48,9 @@ struct db {
     pthread_t checkpointer;
     pthread_cond_t checkpoint_cv; /* wakes it to stop (cv is the pool's) */
     int checkpointing;            /* the thread runs */
-    int stopping;                 /* under mu: db_close asks it to end */
+    int wal_restart; /* atomic: the log is long and nearly all copied; the next writer copies
+                      * the rest itself and so starts the log over */
+    int stopping;    /* under mu: db_close asks it to end */
 };
 
 /* A result: either a PGresult (PostgreSQL) or copied cells (SQLite). */
@@ -86,6 +89,7 @@ void db__sqlite_disconnect(db_conn *c);
 int db__sqlite_exec(db_conn *c, const char *sql, const db_param *p, int n, db_result **out);
 int db__sqlite_script(db_conn *c, const char *sql);
 int db__sqlite_in_tx(const db_conn *c);
+int db__sqlite_begin_write(db_conn *c);
 
 int db__pg_check_url(const char *url, char *err, size_t errlen);
 int db__pg_connect(db_conn *c);

@@ -2,6 +2,8 @@
  * SQLite backend: WAL, synchronous=FULL (an acknowledged webhook must survive a power cut;
  * WAL+NORMAL may lose the last commits), foreign keys on, 5 s busy timeout. $N parameters are
  * SQLite named parameters and are bound by name. Statements are prepared once per connection.
+ * A thread of its own copies the log into the database file (checkpoints) and keeps the log's
+ * length bounded under a steady stream of commits; no commit waits for a checkpoint.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -63,6 +65,55 @@ int db__sqlite_connect(db_conn *c) {
 }
 
 #define CHECKPOINT_EVERY_MS 100
+#define WAL_RESTART_FRAMES  8192 /* a log of 32 MiB (4 KiB pages) is restarted */
+#define WAL_RESTART_LEFT    256  /* once a pass finds at most 1 MiB new */
+
+/* One round of the checkpoint thread: PASSIVE copies what the log holds into the database file
+ * without blocking anyone.
+ *
+ * But a writer starts the log over only when it finds it fully copied, which under a steady
+ * stream of commits never happens: the log would grow without end. So once the log is long,
+ * passes follow each other until one finds little new (the commits made during the pass
+ * before), and then the next writer is asked to copy the rest itself before it begins
+ * (db__sqlite_begin_write): a few frames, and its transaction then overwrites the log from its
+ * start. */
+/* A PASSIVE pass; then the database file is synced here, on this thread: SQLite syncs it only
+ * after a pass that reached the end of the log, which under a steady stream of commits is the
+ * one the writer makes in db__sqlite_begin_write, and it should find little left to sync. */
+static int pass(sqlite3 *h, int *frames, int *copied) {
+    sqlite3_file *file = NULL;
+    int before = *copied;
+    int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, frames, copied);
+    if (rc == SQLITE_OK && *copied > before &&
+        sqlite3_file_control(h, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK &&
+        file != NULL && file->pMethods != NULL)
+        rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
+    return rc;
+}
+
+static void checkpoint(db *d, sqlite3 *h) {
+    int frames = 0, copied = 0, before, round;
+    if (pass(h, &frames, &copied) != SQLITE_OK ||
+        frames < (d->wal_restart_frames > 0 ? d->wal_restart_frames : WAL_RESTART_FRAMES))
+        return;
+    for (round = 0; round < 16; round++) {
+        before = copied;
+        if (pass(h, &frames, &copied) != SQLITE_OK)
+            return;
+        if (copied - before <= WAL_RESTART_LEFT) {
+            __atomic_store_n(&d->wal_restart, 1, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+}
+
+int db__sqlite_begin_write(db_conn *c) {
+    if (__atomic_exchange_n(&c->owner->wal_restart, 0, __ATOMIC_ACQ_REL)) {
+        /* not in a transaction here (BEGIN would fail otherwise); a busy log is left as it is */
+        sqlite3_wal_checkpoint_v2(c->handle, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+    return db__sqlite_script(c, "BEGIN IMMEDIATE");
+}
 
 static void *checkpointer_main(void *arg) {
     db *d = arg;
@@ -83,14 +134,19 @@ static void *checkpointer_main(void *arg) {
         stopping = d->stopping;
         pthread_mutex_unlock(&d->mu);
         /* Opened once the database exists (the first connection creates it); PASSIVE never
-         * blocks readers or writers, and a busy database is simply tried again next time. */
-        if (h == NULL && sqlite3_open_v2(d->target, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                         NULL) != SQLITE_OK) {
+         * blocks readers or writers, and a busy database is simply tried again next time. A
+         * connection knows the database is in WAL mode only once it has read it: until then a
+         * checkpoint does nothing (and reports -1 frames), so the first read comes first. */
+        if (h == NULL &&
+            (sqlite3_open_v2(d->target, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+                 SQLITE_OK ||
+             sqlite3_exec(h, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+                 SQLITE_OK)) {
             sqlite3_close(h);
             h = NULL;
             continue;
         }
-        sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        checkpoint(d, h);
     }
     sqlite3_close(h);
     return NULL;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -270,6 +271,53 @@ START_TEST(test_db_delay_hook) {
     db_close(d);
     int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     ck_assert_int_ge(ms, 140);
+}
+END_TEST
+
+static off_t file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* SQLite: the checkpoint thread copies the log into the database file and has it started over
+ * while commits never stop (without it the log grows by all that is written). The restart length
+ * is 1024 pages (4 MiB) here; ~64 MiB are written in 320 transactions, one after the other. */
+START_TEST(test_db_wal_bounded) {
+    if (g_pg)
+        return;
+    db_release(g_db, g_c);
+    db_close(g_db);
+    char err[256], wal[600], *data = malloc(4001);
+    setenv("B2B_TEST_WAL_RESTART_FRAMES", "1024", 1);
+    ck_assert_msg(db_open(&g_db, g_url, 2, err, sizeof err) == DB_OK, "%s", err);
+    unsetenv("B2B_TEST_WAL_RESTART_FRAMES");
+    g_c = db_acquire(g_db);
+    snprintf(wal, sizeof wal, "%s-wal", g_sqlite_path);
+    ck_assert_ptr_nonnull(data);
+    memset(data, 'x', 4000);
+    data[4000] = '\0';
+    OK(db_exec_script(g_c, "CREATE TABLE blobs (id INTEGER PRIMARY KEY, data TEXT NOT NULL)"));
+    db_param p[] = {db_text(data)};
+    off_t max_wal = 0;
+    for (int tx = 0; tx < 320; tx++) {
+        OK(db_begin_write(g_c));
+        for (int i = 0; i < 48; i++)
+            OK(db_exec(g_c, "INSERT INTO blobs (data) VALUES ($1)", p, 1, NULL));
+        OK(db_commit(g_c));
+        if (file_size(wal) > max_wal)
+            max_wal = file_size(wal);
+    }
+    free(data);
+    db_result *r = NULL;
+    OK(db_exec(g_c, "SELECT count(*) FROM blobs", NULL, 0, &r));
+    ck_assert_int_eq(db_result_int(r, 0, 0), 320 * 48);
+    db_result_free(r);
+    OK(db_exec(g_c, "PRAGMA integrity_check", NULL, 0, &r));
+    ck_assert_str_eq(db_result_text(r, 0, 0), "ok");
+    db_result_free(r);
+    ck_assert_msg(max_wal < 32 << 20, "the log grew to %lld bytes", (long long)max_wal);
+    ck_assert_msg(file_size(g_sqlite_path) > 48 << 20, "only %lld bytes reached the database file",
+                  (long long)file_size(g_sqlite_path));
 }
 END_TEST
 
@@ -1252,6 +1300,7 @@ static Suite *store_suite(void) {
     tcase_add_test(db_tc, test_db_release_rolls_back);
     tcase_add_test(db_tc, test_db_pool_threads);
     tcase_add_test(db_tc, test_db_delay_hook);
+    tcase_add_test(db_tc, test_db_wal_bounded);
     suite_add_tcase(s, db_tc);
 
     TCase *mig = tcase_create("migrations");
