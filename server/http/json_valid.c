@@ -15,8 +15,10 @@ typedef struct scan {
 } scan;
 
 static void skip_ws(scan *s) {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
+    const unsigned char *p = s->p, *end = s->end;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    s->p = p;
 }
 
 /* One UTF-8 character at s->p (first byte >= 0x80): no overlong forms, no surrogates, at most
@@ -73,10 +75,22 @@ static long hex4(scan *s) {
     return v;
 }
 
+/* Bytes a string's scanner must look at: controls, '"', '\\' and every non-ASCII byte. */
+static int needs_look(unsigned char c) {
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
 static int string(scan *s) {
     s->p++; /* the opening quote */
     while (s->p < s->end) {
-        unsigned c = *s->p;
+        unsigned c;
+        const unsigned char *p = s->p, *end = s->end;
+        while (p < end && !needs_look(*p))
+            p++;
+        s->p = p;
+        if (p == end)
+            break;
+        c = *p;
         if (c == '"') {
             s->p++;
             return 1;
@@ -158,6 +172,10 @@ static int number(scan *s) {
     len = (size_t)(s->p - start);
     if (!real && len > 20)
         return 0; /* more digits than any 64-bit integer */
+    if (!real && len <= 18)
+        return 1; /* fits in 64 bits whatever the digits */
+    if (real && len < 300 && memchr(start, 'e', len) == NULL && memchr(start, 'E', len) == NULL)
+        return 1; /* fewer than 300 digits and no exponent cannot overflow a double */
     {
         char *text = len < sizeof(buf) ? buf : malloc(len + 1);
         int ok;

@@ -159,6 +159,61 @@ START_TEST(test_long_real) {
 }
 END_TEST
 
+/* The string scanner skips 8 plain bytes at a time: every byte that needs a look, at every
+ * offset of a word, in strings of every length up to three words. */
+START_TEST(test_word_boundaries) {
+    static const unsigned char special[] = {'"',  '\\', 0x00, 0x01, 0x1f, 0x20,
+                                            0x7f, 0x80, 0xc3, 0xe2, 0xff, 'a'};
+    char s[40];
+    size_t len, pos, b;
+    for (len = 0; len <= 24; len++) {
+        for (pos = 0; pos < len; pos++) {
+            for (b = 0; b < sizeof(special); b++) {
+                s[0] = '[';
+                s[1] = '"';
+                memset(s + 2, 'a', len);
+                s[2 + pos] = (char)special[b];
+                s[2 + len] = '"';
+                s[3 + len] = ']';
+                same_verdict(s, len + 4, "a special byte inside a string");
+            }
+        }
+    }
+}
+END_TEST
+
+/* Integers of up to 18 digits and short reals without an exponent skip strtoll/strtod. */
+START_TEST(test_number_limits) {
+    static const char *const numbers[] = {
+        "[999999999999999999]",
+        "[-999999999999999999]",
+        "[9223372036854775807]",
+        "[9223372036854775808]",
+        "[-9223372036854775808]",
+        "[-9223372036854775809]",
+        "[99999999999999999999]",
+        "[18446744073709551616]",
+        "[0.5]",
+        "[-0.0]",
+        "[1.5e308]",
+        "[1.8e308]",
+        "[123.456E-2]",
+    };
+    char s[420];
+    size_t i;
+    for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+        same_verdict(numbers[i], strlen(numbers[i]), numbers[i]);
+    /* reals of 298 to 312 digits before the point, around the 300-character shortcut */
+    for (i = 298; i <= 312; i++) {
+        s[0] = '[';
+        s[1] = '9';
+        memset(s + 2, '9', i - 1);
+        memcpy(s + 1 + i, ".5]", 3);
+        same_verdict(s, i + 4, "a long real without an exponent");
+    }
+}
+END_TEST
+
 START_TEST(test_fixture_and_truncations) {
     size_t n;
     ck_assert(srv_json_valid(g_fixture, g_fixture_len));
@@ -209,6 +264,8 @@ int main(int argc, char **argv) {
     tcase_add_test(tc, test_cases);
     tcase_add_test(tc, test_depth);
     tcase_add_test(tc, test_long_real);
+    tcase_add_test(tc, test_word_boundaries);
+    tcase_add_test(tc, test_number_limits);
     tcase_add_test(tc, test_fixture_and_truncations);
     tcase_add_test(tc, test_corruptions);
     suite_add_tcase(s, tc);
