@@ -64,9 +64,12 @@ int db__sqlite_connect(db_conn *c) {
     return DB_OK;
 }
 
-#define CHECKPOINT_EVERY_MS 100
-#define WAL_RESTART_FRAMES  8192 /* a log of 32 MiB (4 KiB pages) is restarted */
-#define WAL_RESTART_LEFT    256  /* once a pass finds at most 1 MiB new */
+/* Rounds every 100 ms, every 10 ms while there is something to copy: small passes keep each
+ * sync of the database file short, so it delays the commits' syncs of the log less. */
+#define CHECKPOINT_EVERY_MS      100
+#define CHECKPOINT_BUSY_EVERY_MS 10
+#define WAL_RESTART_FRAMES       8192 /* a log of 32 MiB (4 KiB pages) is restarted */
+#define WAL_RESTART_LEFT         256  /* once a pass finds at most 1 MiB new */
 
 /* One round of the checkpoint thread: PASSIVE copies what the log holds into the database file
  * without blocking anyone.
@@ -77,34 +80,50 @@ int db__sqlite_connect(db_conn *c) {
  * before), and then the next writer is asked to copy the rest itself before it begins
  * (db__sqlite_begin_write): a few frames, and its transaction then overwrites the log from its
  * start. */
+/* The checkpoint thread's connection and what the last pass reported. */
+typedef struct ckpt {
+    sqlite3 *h;
+    int frames, copied; /* frames in the log, frames copied (both restart with the log) */
+} ckpt;
+
 /* A PASSIVE pass; then the database file is synced here, on this thread: SQLite syncs it only
  * after a pass that reached the end of the log, which under a steady stream of commits is the
- * one the writer makes in db__sqlite_begin_write, and it should find little left to sync. */
-static int pass(sqlite3 *h, int *frames, int *copied) {
+ * one the writer makes in db__sqlite_begin_write, and it should find little left to sync.
+ * Returns the frames this pass copied, or -1. */
+static int pass(ckpt *k) {
     sqlite3_file *file = NULL;
-    int before = *copied;
-    int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, frames, copied);
-    if (rc == SQLITE_OK && *copied > before &&
-        sqlite3_file_control(h, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK &&
-        file != NULL && file->pMethods != NULL)
-        rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
-    return rc;
+    int frames = k->frames, copied = k->copied, n;
+    if (sqlite3_wal_checkpoint_v2(k->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &k->frames, &k->copied) !=
+        SQLITE_OK)
+        return -1;
+    if (k->frames == frames && k->copied == copied)
+        return 0;
+    n = k->copied >= copied ? k->copied - copied : k->copied; /* else the log started over */
+    if (n > 0 &&
+        (sqlite3_file_control(k->h, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+         file == NULL || file->pMethods == NULL ||
+         file->pMethods->xSync(file, SQLITE_SYNC_NORMAL) != SQLITE_OK))
+        return -1;
+    return n;
 }
 
-static void checkpoint(db *d, sqlite3 *h) {
-    int frames = 0, copied = 0, before, round;
-    if (pass(h, &frames, &copied) != SQLITE_OK ||
-        frames < (d->wal_restart_frames > 0 ? d->wal_restart_frames : WAL_RESTART_FRAMES))
-        return;
+/* One round; 1 when it copied something. */
+static int checkpoint(db *d, ckpt *k) {
+    int round, n;
+    if (pass(k) <= 0)
+        return 0;
+    if (k->frames < (d->wal_restart_frames > 0 ? d->wal_restart_frames : WAL_RESTART_FRAMES))
+        return 1;
     for (round = 0; round < 16; round++) {
-        before = copied;
-        if (pass(h, &frames, &copied) != SQLITE_OK)
-            return;
-        if (copied - before <= WAL_RESTART_LEFT) {
+        n = pass(k);
+        if (n < 0)
+            break;
+        if (n <= WAL_RESTART_LEFT) {
             __atomic_store_n(&d->wal_restart, 1, __ATOMIC_RELEASE);
-            return;
+            break;
         }
     }
+    return 1;
 }
 
 int db__sqlite_begin_write(db_conn *c) {
@@ -117,12 +136,12 @@ int db__sqlite_begin_write(db_conn *c) {
 
 static void *checkpointer_main(void *arg) {
     db *d = arg;
-    sqlite3 *h = NULL;
-    int stopping = 0;
+    ckpt k = {NULL, 0, 0};
+    int stopping = 0, busy = 0;
     while (!stopping) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
+        until.tv_nsec += (busy ? CHECKPOINT_BUSY_EVERY_MS : CHECKPOINT_EVERY_MS) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
@@ -137,18 +156,18 @@ static void *checkpointer_main(void *arg) {
          * blocks readers or writers, and a busy database is simply tried again next time. A
          * connection knows the database is in WAL mode only once it has read it: until then a
          * checkpoint does nothing (and reports -1 frames), so the first read comes first. */
-        if (h == NULL &&
-            (sqlite3_open_v2(d->target, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        if (k.h == NULL &&
+            (sqlite3_open_v2(d->target, &k.h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
                  SQLITE_OK ||
-             sqlite3_exec(h, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+             sqlite3_exec(k.h, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
                  SQLITE_OK)) {
-            sqlite3_close(h);
-            h = NULL;
+            sqlite3_close(k.h);
+            k.h = NULL;
             continue;
         }
-        checkpoint(d, h);
+        busy = checkpoint(d, &k);
     }
-    sqlite3_close(h);
+    sqlite3_close(k.h);
     return NULL;
 }
 
