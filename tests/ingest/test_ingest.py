@@ -296,6 +296,30 @@ class TestWebhookEndpoint(IngestCase):
         self.assertEqual(self.inbox(wid), [])
         self.assertEqual(self.inbox_count(), before)
 
+    def test_08_large_bodies_are_checked_the_same(self):
+        """Bodies over 16 KiB are checked on the thread pool, smaller ones on the event loop."""
+        with open(os.path.join(FIXTURES, "webhook_draft_orders_create.json"), "rb") as f:
+            doc = json.loads(f.read())
+        doc["note"] = "Bitte an die Warenannahme, Tor 3. " * 1200  # ~40 KiB
+        raw = json.dumps(doc, ensure_ascii=False, indent=2).encode()
+        self.assertGreater(len(raw), 40000)
+        before = self.inbox_count()
+        wid = "large-" + uuid.uuid4().hex
+        r = self.post_webhook("draft_orders/update", raw, webhook_id=wid,
+                              headers={"X-Shopify-Hmac-Sha256": hmac_b64("another_secret", raw)})
+        self.assertEqual(r.status, 401, r)
+        r = self.post_webhook("draft_orders/update", raw[:-2], webhook_id=wid)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"]["code"], "invalid_json", r)
+        self.assertEqual(self.inbox_count(), before)
+        r = self.post_webhook("draft_orders/update", raw, webhook_id=wid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"status": "stored"})
+        rows = self.inbox(wid)
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0]["body"].encode("utf-8"), raw, "the body is stored byte for byte")
+        self.wait_inbox_done(wid)
+
     def test_07_header_names_are_case_insensitive_and_duplicates_acknowledged(self):
         body = json.dumps({"id": D1}).encode()
         wid = "case-" + uuid.uuid4().hex
