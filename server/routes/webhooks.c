@@ -70,12 +70,7 @@ typedef struct delivery {
     char message[256];
 } delivery;
 
-/* Bodies up to this size are checked on the event loop (tens of microseconds: cheaper than the
- * two thread switches of the pool); larger ones on the pool, so a big body never holds up the
- * loop. Shopify's draft order events are a few KiB. */
-#define VERIFY_ON_LOOP_MAX (16 * 1024)
-
-/* The HMAC and the JSON check cost CPU in proportion to the body. */
+/* On a worker: the HMAC and the JSON check cost CPU in proportion to the body. */
 static void verify_work(void *arg) {
     delivery *d = arg;
     size_t len;
@@ -160,7 +155,7 @@ void route_shopify_webhook(srv_req *req) {
     srv_app *app = srv_req_app(req);
     const char *shop = srv_req_header(req, "x-shopify-shop-domain");
     delivery *d;
-    size_t i, len;
+    size_t i;
     for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         const char *v = srv_req_header(req, required[i]);
         if (v == NULL || *v == '\0' || strlen(v) > 120) {
@@ -183,11 +178,7 @@ void route_shopify_webhook(srv_req *req) {
     }
     d->app = app;
     d->req = req;
-    srv_req_body(req, &len);
-    if (len <= VERIFY_ON_LOOP_MAX) {
-        verify_work(d);
-        verify_done(req, d);
-    } else if (srv_req_offload(req, verify_work, verify_done, d) != 0) {
+    if (srv_req_offload(req, verify_work, verify_done, d) != 0) {
         free(d);
         srv_respond_error(req, 503, "busy", "cannot schedule the webhook");
     }

@@ -297,7 +297,7 @@ class TestWebhookEndpoint(IngestCase):
         self.assertEqual(self.inbox_count(), before)
 
     def test_08_large_bodies_are_checked_the_same(self):
-        """Bodies over 16 KiB are checked on the thread pool, smaller ones on the event loop."""
+        """A ~46 KiB delivery: refused on a wrong HMAC and on broken JSON, stored when right."""
         with open(os.path.join(FIXTURES, "webhook_draft_orders_create.json"), "rb") as f:
             doc = json.loads(f.read())
         doc["note"] = "Bitte an die Warenannahme, Tor 3. " * 1200  # ~40 KiB
