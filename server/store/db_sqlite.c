@@ -48,7 +48,10 @@ int db__sqlite_connect(db_conn *c) {
     char *msg = NULL;
     rc = sqlite3_exec(h,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                      "PRAGMA foreign_keys=ON; PRAGMA cache_size=-1024;",
+                      "PRAGMA foreign_keys=ON; PRAGMA cache_size=-1024; "
+                      /* a log that grew (readers kept it from restarting) is cut back to
+                       * 64 MiB, twice WAL_RESTART_FRAMES, when it restarts */
+                      "PRAGMA journal_size_limit=67108864;",
                       NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
         db__fail(c, map_rc(rc), "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
@@ -64,23 +67,28 @@ int db__sqlite_connect(db_conn *c) {
     return DB_OK;
 }
 
-/* Rounds every 100 ms, every 10 ms while there is something to copy: small passes keep each
+/* Rounds every 100 ms, every 10 ms while a pass finds enough to copy: small passes keep each
  * sync of the database file short, so it delays the commits' syncs of the log less. */
 #define CHECKPOINT_EVERY_MS      100
 #define CHECKPOINT_BUSY_EVERY_MS 10
+#define CHECKPOINT_BUSY_FRAMES   64   /* frames a pass copies to count as busy */
 #define WAL_RESTART_FRAMES       8192 /* a log of 32 MiB (4 KiB pages) is restarted */
 #define WAL_RESTART_LEFT         256  /* once a pass finds at most 1 MiB new */
 
-/* One round of the checkpoint thread: PASSIVE copies what the log holds into the database file
- * without blocking anyone.
+/*
+ * The checkpoint thread. PASSIVE passes copy what the log holds into the database file without
+ * blocking anyone.
  *
  * But a writer starts the log over only when it finds it fully copied, which under a steady
  * stream of commits never happens: the log would grow without end. So once the log is long,
- * passes follow each other until one finds little new (the commits made during the pass
- * before), and then the next writer is asked to copy the rest itself before it begins
- * (db__sqlite_begin_write): a few frames, and its transaction then overwrites the log from its
- * start. */
-/* The checkpoint thread's connection and what the last pass reported. */
+ * passes follow each other until one finds little new (the commits made during the pass before)
+ * and reached the end of the log as it found it; then the next writer is asked to copy the rest
+ * itself before it begins (db__sqlite_begin_write): a few frames, and its transaction then
+ * overwrites the log from its start (and truncates the file to journal_size_limit). Readers that
+ * hold old snapshots can prevent that; the log then grows until a later round succeeds.
+ */
+
+/* The checkpoint thread's connection and what its last pass reported. */
 typedef struct ckpt {
     sqlite3 *h;
     int frames, copied; /* frames in the log, frames copied (both restart with the log) */
@@ -89,16 +97,26 @@ typedef struct ckpt {
 /* A PASSIVE pass; then the database file is synced here, on this thread: SQLite syncs it only
  * after a pass that reached the end of the log, which under a steady stream of commits is the
  * one the writer makes in db__sqlite_begin_write, and it should find little left to sync.
- * Returns the frames this pass copied, or -1. */
+ * Returns the frames this pass copied, or -1 (then the counters are left as they were). */
 static int pass(ckpt *k) {
     sqlite3_file *file = NULL;
-    int frames = k->frames, copied = k->copied, n;
-    if (sqlite3_wal_checkpoint_v2(k->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &k->frames, &k->copied) !=
+    int frames = -1, copied = -1, n;
+    if (sqlite3_wal_checkpoint_v2(k->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) !=
         SQLITE_OK)
+        return -1; /* SQLITE_BUSY: another checkpoint runs (a writer's); both report -1 */
+    if (frames < 0) {
+        /* the connection has not seen the database in WAL mode (it was not yet when this
+         * connection read it): open it again next round */
+        sqlite3_close(k->h);
+        k->h = NULL;
         return -1;
-    if (k->frames == frames && k->copied == copied)
+    }
+    if (frames == k->frames && copied == k->copied)
         return 0;
-    n = k->copied >= copied ? k->copied - copied : k->copied; /* else the log started over */
+    /* fewer frames or fewer copied than last time: the log started over since */
+    n = frames < k->frames || copied < k->copied ? copied : copied - k->copied;
+    k->frames = frames;
+    k->copied = copied;
     if (n > 0 &&
         (sqlite3_file_control(k->h, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
          file == NULL || file->pMethods == NULL ||
@@ -107,18 +125,30 @@ static int pass(ckpt *k) {
     return n;
 }
 
-/* One round; 1 when it copied something. */
+/* 1 when the thread is asked to stop. */
+static int stop_asked(db *d) {
+    int stopping;
+    pthread_mutex_lock(&d->mu);
+    stopping = d->stopping;
+    pthread_mutex_unlock(&d->mu);
+    return stopping;
+}
+
+/* One round; 1 when it found enough to copy to come back soon. */
 static int checkpoint(db *d, ckpt *k) {
     int round, n;
-    if (pass(k) <= 0)
+    if (__atomic_load_n(&d->wal_restart, __ATOMIC_ACQUIRE))
+        return 1; /* a writer copies the rest; a pass now would only make its copy BUSY */
+    n = pass(k);
+    if (n <= 0 || k->h == NULL)
         return 0;
     if (k->frames < (d->wal_restart_frames > 0 ? d->wal_restart_frames : WAL_RESTART_FRAMES))
-        return 1;
-    for (round = 0; round < 16; round++) {
+        return n >= CHECKPOINT_BUSY_FRAMES;
+    for (round = 0; round < 16 && !stop_asked(d); round++) {
         n = pass(k);
-        if (n < 0)
+        if (n < 0 || k->h == NULL)
             break;
-        if (n <= WAL_RESTART_LEFT) {
+        if (n <= WAL_RESTART_LEFT && k->copied == k->frames) {
             __atomic_store_n(&d->wal_restart, 1, __ATOMIC_RELEASE);
             break;
         }
@@ -128,7 +158,9 @@ static int checkpoint(db *d, ckpt *k) {
 
 int db__sqlite_begin_write(db_conn *c) {
     if (__atomic_exchange_n(&c->owner->wal_restart, 0, __ATOMIC_ACQ_REL)) {
-        /* not in a transaction here (BEGIN would fail otherwise); a busy log is left as it is */
+        /* Copies the last frames, so that the transaction begun next restarts the log. Inside
+         * a transaction (a caller's mistake: BEGIN fails then anyway) it does nothing; a busy
+         * log is left as it is. */
         sqlite3_wal_checkpoint_v2(c->handle, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     }
     return db__sqlite_script(c, "BEGIN IMMEDIATE");
@@ -140,7 +172,7 @@ static void *checkpointer_main(void *arg) {
     int stopping = 0, busy = 0;
     while (!stopping) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += (busy ? CHECKPOINT_BUSY_EVERY_MS : CHECKPOINT_EVERY_MS) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
@@ -152,18 +184,23 @@ static void *checkpointer_main(void *arg) {
         }
         stopping = d->stopping;
         pthread_mutex_unlock(&d->mu);
+        if (stopping)
+            break; /* closing the last connection checkpoints anyway */
         /* Opened once the database exists (the first connection creates it); PASSIVE never
          * blocks readers or writers, and a busy database is simply tried again next time. A
          * connection knows the database is in WAL mode only once it has read it: until then a
-         * checkpoint does nothing (and reports -1 frames), so the first read comes first. */
-        if (k.h == NULL &&
-            (sqlite3_open_v2(d->target, &k.h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-                 SQLITE_OK ||
-             sqlite3_exec(k.h, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
-                 SQLITE_OK)) {
-            sqlite3_close(k.h);
-            k.h = NULL;
-            continue;
+         * checkpoint does nothing (and reports -1 frames), so the first read comes first. Its
+         * synchronous setting decides whether a pass syncs the database file: FULL, explicitly. */
+        if (k.h == NULL) {
+            k.frames = k.copied = 0;
+            if (sqlite3_open_v2(d->target, &k.h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                NULL) != SQLITE_OK ||
+                sqlite3_exec(k.h, "PRAGMA synchronous=FULL; SELECT count(*) FROM sqlite_master",
+                             NULL, NULL, NULL) != SQLITE_OK) {
+                sqlite3_close(k.h);
+                k.h = NULL;
+                continue;
+            }
         }
         busy = checkpoint(d, &k);
     }
@@ -172,7 +209,11 @@ static void *checkpointer_main(void *arg) {
 }
 
 void db__sqlite_checkpointer_start(db *d) {
-    pthread_cond_init(&d->checkpoint_cv, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* a clock step does not stall it */
+    pthread_cond_init(&d->checkpoint_cv, &attr);
+    pthread_condattr_destroy(&attr);
     d->checkpointing = pthread_create(&d->checkpointer, NULL, checkpointer_main, d) == 0;
     if (!d->checkpointing) {
         pthread_cond_destroy(&d->checkpoint_cv);
