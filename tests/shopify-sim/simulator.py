@@ -79,6 +79,7 @@ DEFAULT_SETTINGS = {
     "rate_timeout": 0.0,
     "next": [],  # ["429", "500", "502", "503", "timeout", "throttled", "reset", "401"]
     "hang_s": 15.0,  # how long a "timeout" fault hangs before closing without an answer
+    "latency_ms": 0.0,  # every GraphQL answer (fault or not) waits this long first
     "retry_after": "1.0",  # Retry-After header of 429 answers
     "throttle_status": 200,  # HTTP status of THROTTLED answers (200 like Shopify, or 429)
     # business behaviour
@@ -1432,6 +1433,8 @@ class Sim:
                     raise KeyError("unknown setting %r (known: %s)" % (k, ", ".join(sorted(self.settings))))
                 if k in ("rate_429", "rate_5xx", "rate_timeout") and not 0 <= float(v) <= 1:
                     raise ValueError("%s must be within 0..1" % k)
+                if k == "latency_ms" and not 0 <= float(v) <= 60000:
+                    raise ValueError("latency_ms must be within 0..60000")
                 if k == "already_completed" and v not in ("error", "error_with_draft", "success"):
                     raise ValueError("already_completed: error, error_with_draft or success")
                 if k == "throttle_status" and int(v) not in (200, 429):
@@ -1563,6 +1566,9 @@ class Handler(BaseHTTPRequestHandler):
         token = self.headers.get("X-Shopify-Access-Token")
         if not sim.token_valid(token):
             return self._send(401, INVALID_TOKEN_BODY)
+        latency = float(sim.settings["latency_ms"]) / 1000.0
+        if latency > 0:
+            sim.stop_event.wait(latency)
         fault = sim.pick_fault()
         if fault:
             with sim.lock:

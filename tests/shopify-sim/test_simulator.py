@@ -447,6 +447,21 @@ class TestLimitsAndFaults(SimCase):
                       {"X-Shopify-Access-Token": TOKEN}, timeout=0.3)
 
 
+    def test_latency_delays_every_answer(self):
+        self.ctl("POST", "faults", {"latency_ms": 400})
+        try:
+            t0 = time.monotonic()
+            self.assertEqual(self.gql(doc("CompaniesPage"))[0], 200)
+            self.assertGreaterEqual(time.monotonic() - t0, 0.38)
+        finally:
+            self.ctl("POST", "faults", {"latency_ms": 0})
+        t0 = time.monotonic()
+        self.assertEqual(self.gql(doc("CompaniesPage"))[0], 200)
+        self.assertLess(time.monotonic() - t0, 0.35)
+        status, _ = self.ctl("POST", "faults", {"latency_ms": -1})
+        self.assertEqual(status, 400)
+
+
 class TestCompletion(SimCase):
     def complete(self, draft):
         _, _, body = self.gql(doc("DraftOrderComplete"), {"id": draft})
