@@ -153,13 +153,27 @@ static void copy_str(char *dst, size_t size, const char *src) {
  * mapping: main contact -> company admin, "Location admin" -> approver, else requester; a role
  * changed in the portal (role_locked) is kept, and so are its locations.
  */
+/* Begins the transaction that writes what was fetched from Shopify. *gone is set (and nothing
+ * begun) when the app was uninstalled since the work started: a shop/redact may have erased the
+ * shop's people meanwhile, and the fetched data must not bring them back. */
+static int begin_installed(db_conn *c, const srv_shop *shop, int *gone) {
+    int rc = store_tx_begin(c);
+    *gone = 0;
+    if (rc == SRV_OK && (rc = store_shop_still_installed(c, shop->id)) != 1) {
+        store_tx_rollback(c);
+        *gone = rc == 0;
+        return rc == 0 ? SRV_OK : rc;
+    }
+    return rc == 1 ? SRV_OK : rc;
+}
+
 static srv_proc_result sync_company(srv_app *app, db_conn *c, const srv_shop *shop,
                                     int64_t company_id, char *err, size_t errlen) {
     shopify_company sc;
     shopify_error e;
     srv_company co;
     size_t i, j;
-    int rc;
+    int rc, gone;
     int64_t *loc_ids = NULL;
 
     if (app->shopify == NULL) {
@@ -174,7 +188,12 @@ static srv_proc_result sync_company(srv_app *app, db_conn *c, const srv_shop *sh
                : shopify_error_retryable(&e) ? SRV_PROC_RETRY
                                              : SRV_PROC_FAIL;
     }
-    rc = store_tx_begin(c);
+    rc = begin_installed(c, shop, &gone);
+    if (gone) {
+        shopify_company_free(&sc);
+        snprintf(err, errlen, "company %lld: app uninstalled meanwhile", (long long)company_id);
+        return SRV_PROC_DONE;
+    }
     memset(&co, 0, sizeof(co));
     co.shop_id = shop->id;
     co.shopify_id = sc.id;
@@ -287,7 +306,7 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
     srv_location loc;
     srv_order o;
     char hash[65];
-    int rc, lib = 0, exists;
+    int rc, lib = 0, exists, gone;
     int64_t now = store_now_ms();
     srv_proc_result result = SRV_PROC_DONE;
 
@@ -320,7 +339,12 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
     }
     content_hash(&d, hash);
     memset(&o, 0, sizeof(o));
-    rc = store_tx_begin(c);
+    rc = begin_installed(c, shop, &gone);
+    if (gone) {
+        snprintf(err, errlen, "draft %lld: app uninstalled meanwhile", (long long)draft_id);
+        shopify_draft_free(&d);
+        return SRV_PROC_DONE;
+    }
     if (rc == SRV_OK)
         rc = store_company_get_by_shopify(c, shop->id, d.company_id, &co);
     if (rc == SRV_NOTFOUND) { /* the sync found nothing: keep the draft's own facts */

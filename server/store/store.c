@@ -269,6 +269,21 @@ static int exec_changes(db_conn *c, const char *sql, const db_param *p, int n) {
     return rc;
 }
 
+int store_shop_still_installed(db_conn *c, int64_t shop_id) {
+    db_param p[] = {db_int(shop_id)};
+    db_result *r = NULL;
+    int rc = db_exec(c,
+                     db_conn_kind(c) == DB_POSTGRES
+                         ? "SELECT uninstalled_at FROM shops WHERE id = $1 FOR SHARE"
+                         : "SELECT uninstalled_at FROM shops WHERE id = $1",
+                     p, 1, &r);
+    if (rc == DB_OK)
+        rc = db_result_rows(r) == 0 ? SRV_NOTFOUND
+                                    : db_result_isnull(r, 0, 0) || db_result_int(r, 0, 0) == 0;
+    db_result_free(r);
+    return rc;
+}
+
 int store_shop_set_uninstalled(db_conn *c, int64_t shop_id, int64_t at) {
     db_param p[] = {db_int(shop_id), srv__idp(at), db_int(store_now_ms())};
     return exec_changes(c, "UPDATE shops SET uninstalled_at = $2, updated_at = $3 WHERE id = $1", p,

@@ -92,6 +92,14 @@ int store_shop_get(db_conn *c, int64_t id, srv_shop *out);
 int store_shop_get_by_domain(db_conn *c, const char *domain, srv_shop *out);
 /* Marks the app uninstalled at @p at (0 = installed again). */
 int store_shop_set_uninstalled(db_conn *c, int64_t shop_id, int64_t at);
+/*
+ * Inside a transaction that writes the shop's synced data (companies, users, orders from
+ * Shopify): 1 while the app is installed, 0 once it was uninstalled (shop/redact may have
+ * erased what the caller fetched before), or a negative srv_status (SRV_NOTFOUND without the
+ * shop). On PostgreSQL the shop row is locked for share, so an uninstall waits for the caller's
+ * commit and the erasure that follows it sees the caller's rows.
+ */
+int store_shop_still_installed(db_conn *c, int64_t shop_id);
 
 /* ---- sync state: when a periodic job last succeeded ---- */
 /* *out_at gets the time, 0 when the job never succeeded for the shop. */

@@ -753,7 +753,20 @@ class TestCompliance(IngestCase):
         self.assertEqual(rows, [], "processed draft webhook bodies still hold the redacted email")
 
     def test_4_shop_redact_erases_all(self):
-        self.send("shop/redact", self.fixture("compliance_shop_redact.json"))
+        # A company sync in flight (it fetched before the erasure, it writes after it) must not
+        # bring the people back: Shopify answers the sync's call 2 s late, and shop/redact is
+        # processed meanwhile by the other processor thread.
+        self.sim.post("/_sim/faults", {"latency_ms": 2000})
+        try:
+            r = self.sim.post("/_sim/companies/testfirma/update", {"name": "Testfirma SE"})
+            wait_until(lambda: [x for x in self.inbox(r["webhook_id"]) if x["status"] == "processing"],
+                       msg="the company webhook claimed")
+            self.send("shop/redact", self.fixture("compliance_shop_redact.json"))
+            self.wait_inbox_done(r["webhook_id"])
+        finally:
+            self.sim.post("/_sim/faults", {"latency_ms": 0})
+        self.assertNotEqual(self.store.scalar("SELECT name FROM companies"), "Testfirma SE",
+                            "the sync wrote after the erasure")
         left = self.store.rows("SELECT email, name FROM users WHERE email NOT LIKE 'redacted-%' "
                                "OR name <> ''")
         self.assertEqual(left, [])
