@@ -379,6 +379,11 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
         o.shop_id = shop->id;
         copy_str(o.state, sizeof(o.state), "none");
         rc = wf_apply(c, shop, &o, B2B_EVENT_RECEIVED, 1, &shopify_actor, NULL, now, &lib);
+        /* Another delivery of the same draft (a duplicate under a new webhook id, or create
+         * and update at once) inserted it meanwhile: on PostgreSQL both transactions saw no
+         * order. Tried again, this one finds the order and applies what is newer. */
+        if (rc == SRV_CONFLICT)
+            rc = SRV_STALE;
     } else if (rc == SRV_OK && d.updated_at_ms <= o.shopify_updated_at) {
         /* An event older than what is stored changes nothing. */
         snprintf(err, errlen, "draft %lld: stale event ignored", (long long)d.id);

@@ -433,6 +433,33 @@ class TestDrafts(IngestCase):
                                            % d["id"]), 1)
         self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received"])
 
+    def test_same_draft_twice_at_once_is_one_order_and_both_rows_done(self):
+        # One event under two webhook ids, processed at the same time by the two processor
+        # threads (Shopify answers their fetches 1 s late): on PostgreSQL both transactions find
+        # no order and one insert conflicts. That delivery is tried again, not failed.
+        before = {e["webhook_id"] for e in self.sim.state()["webhooks"]["events"]}
+        self.sim.post("/_sim/faults", {"latency_ms": 1000})
+        try:
+            self.sim.post("/_sim/webhooks", {"duplicate_next": 1, "duplicate_mode": "new_webhook_id"})
+            d = self.create_draft(LINES_A)
+            new = [e for e in self.sim.state()["webhooks"]["events"] if e["webhook_id"] not in before]
+            self.assertEqual(len(new), 1, new)
+            rows = ("SELECT status, attempts, last_error FROM webhook_inbox WHERE event_id = %s"
+                    % q(new[0]["event_id"]))
+
+            def both_done():
+                got = self.store.rows(rows)
+                if any(r[0] == "failed" for r in got):
+                    raise AssertionError("a delivery failed for good: %r" % got)
+                return [r[0] for r in got] == ["done", "done"]
+            wait_until(both_done, msg="both deliveries processed")
+        finally:
+            self.sim.post("/_sim/faults", {"latency_ms": 0})
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM orders WHERE shopify_draft_id = %d"
+                                           % d["id"]), 1)
+        o = self.wait_order(d["id"])
+        self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received"])
+
     def test_out_of_order_updates_newest_content_wins(self):
         d = self.create_draft(LINES_A, shipping="9.90")
         self.wait_order(d["id"])
