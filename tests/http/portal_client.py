@@ -93,13 +93,21 @@ class Portal:
             "application/json") else None
         return r.status, doc, hdrs
 
+    def mail_count(self, address):
+        """How many login mails @address has (mails in the server's mail directory)."""
+        return login_mail_count(self.mail_dir, address)
+
+    def wait_code(self, address, before):
+        """The code of the first login mail to @address after @before of them."""
+        return latest_code(self.mail_dir, address, after=before, timeout=self.timeout)
+
     def login(self, address):
         """Logs in with a code from the mail; returns the /api/me body."""
-        before = login_mail_count(self.mail_dir, address)
+        before = self.mail_count(address)
         status, _, _ = self.request("POST", "/api/auth/request-code", {"email": address})
         if status != 202:
             raise AssertionError("request-code answered %d" % status)
-        code = latest_code(self.mail_dir, address, after=before, timeout=self.timeout)
+        code = self.wait_code(address, before)
         status, doc, _ = self.request("POST", "/api/auth/verify", {"email": address, "code": code})
         if status != 200:
             raise AssertionError("verify answered %d: %r" % (status, doc))

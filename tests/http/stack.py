@@ -181,7 +181,7 @@ JOB_COLS = ["id", "shop_id", "kind", "payload", "idempotency_key", "status", "at
 
 class StackCase(unittest.TestCase):
     """Per test class: a temporary directory, a fresh database of the backend under test, the
-    simulator with SEED and the server (subclasses define start_server()). Hooks: before_start()
+    simulator with SEED and the server (subclasses define server_env()). Hooks: before_start()
     (e.g. a mail listener), after_start() (e.g. logins), stop_extras() (what before_start began).
     B2B_TEST_KEEP=1 keeps the directory."""
 
@@ -225,6 +225,22 @@ class StackCase(unittest.TestCase):
         )
         env.update(more)
         return env
+
+    @classmethod
+    def server_env(cls, **extra):
+        """The server's environment; suites override it (base_env() plus their settings)."""
+        return H.clean_env(**cls.base_env(**extra))
+
+    @classmethod
+    def start_server(cls, **extra):
+        """Starts the server with server_env(**extra) and points the simulator's webhooks at
+        it; also what a test calls to start it again after a kill."""
+        os.makedirs(os.path.join(cls.tmpdir, "web"), exist_ok=True)
+        cls.server = H.Server(cls.server_env(**extra), cls.tmpdir)
+        cls.server.start()
+        cls.webhook_url = "http://127.0.0.1:%d/webhooks/shopify" % cls.server.port
+        cls.sim.post("/_sim/webhooks", {"url": cls.webhook_url})
+        return cls.server
 
     @classmethod
     def before_start(cls):

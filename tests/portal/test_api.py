@@ -320,15 +320,6 @@ class PortalCase(stack.StackCase):
         return H.clean_env(**env)
 
     @classmethod
-    def start_server(cls, **extra):
-        os.makedirs(os.path.join(cls.tmpdir, "web"), exist_ok=True)
-        cls.server = H.Server(cls.server_env(**extra), cls.tmpdir)
-        cls.server.start()
-        cls.webhook_url = "http://127.0.0.1:%d/webhooks/shopify" % cls.server.port
-        cls.sim.post("/_sim/webhooks", {"url": cls.webhook_url})
-        return cls.server
-
-    @classmethod
     def restart_server(cls, **extra):
         cls.server.stop()
         return cls.start_server(**extra)
