@@ -138,7 +138,8 @@ static int stop_asked(db *d) {
 static int checkpoint(db *d, ckpt *k) {
     int round, n;
     if (__atomic_load_n(&d->wal_restart, __ATOMIC_ACQUIRE))
-        return 1; /* a writer copies the rest; a pass now would only make its copy BUSY */
+        return 0; /* the next writer copies the rest (a pass now would make its copy BUSY); with
+                   * no writer coming there is nothing to come back soon for */
     n = pass(k);
     if (n <= 0 || k->h == NULL)
         return 0;
