@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "inbox.h"
 #include "log.h"
@@ -20,6 +21,7 @@ typedef struct item {
 struct srv_inbox {
     uv_loop_t *loop;
     db *db;
+    srv_metrics *metrics;
     uv_async_t async;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -41,12 +43,19 @@ static void push(item **head, item **tail, item *it) {
     *tail = it;
 }
 
+static uint64_t now_usec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* Inserts one batch in one transaction. On a store error the whole batch fails: nothing of it
  * was acknowledged, so Shopify delivers it again. */
-static void write_batch(db_conn *c, item *batch) {
+static void write_batch(srv_inbox *ib, db_conn *c, item *batch) {
     item *it;
+    uint64_t t0 = now_usec(), t1, n = 0;
     int rc = store_tx_begin(c);
-    for (it = batch; it != NULL && rc == SRV_OK; it = it->next) {
+    for (it = batch; it != NULL && rc == SRV_OK; it = it->next, n++) {
         int r = store_webhook_insert(c, it->w);
         if (r == SRV_OK)
             it->result = SRV_INBOX_STORED;
@@ -55,9 +64,15 @@ static void write_batch(db_conn *c, item *batch) {
         else
             rc = r;
     }
+    t1 = now_usec();
     if (rc == SRV_OK)
         rc = store_tx_commit(c);
-    if (rc != SRV_OK) {
+    if (rc == SRV_OK) {
+        srv_metrics_inc(ib->metrics, SRV_INBOX_COMMITS, 1);
+        srv_metrics_inc(ib->metrics, SRV_INBOX_BATCHED, n);
+        srv_metrics_inc(ib->metrics, SRV_INBOX_INSERT_USEC, t1 - t0);
+        srv_metrics_inc(ib->metrics, SRV_INBOX_COMMIT_USEC, now_usec() - t1);
+    } else {
         char msg[256], fields[300];
         srv_json_escape(msg, 0, sizeof(msg), db_errmsg(c));
         snprintf(fields, sizeof(fields), "\"error\":\"%s\"", msg);
@@ -96,7 +111,7 @@ static void *writer_main(void *arg) {
                 it->result = SRV_INBOX_FAILED;
             c = db_acquire(ib->db);
         } else {
-            write_batch(c, batch);
+            write_batch(ib, c, batch);
         }
 
         pthread_mutex_lock(&ib->mu);
@@ -137,12 +152,14 @@ static void on_async(uv_async_t *a) {
         ib->on_stored(ib->ctx);
 }
 
-srv_inbox *srv_inbox_start(uv_loop_t *loop, db *d, void (*on_stored)(void *), void *ctx) {
+srv_inbox *srv_inbox_start(uv_loop_t *loop, db *d, srv_metrics *metrics, void (*on_stored)(void *),
+                           void *ctx) {
     srv_inbox *ib = calloc(1, sizeof(*ib));
     if (ib == NULL)
         return NULL;
     ib->loop = loop;
     ib->db = d;
+    ib->metrics = metrics;
     ib->on_stored = on_stored;
     ib->ctx = ctx;
     pthread_mutex_init(&ib->mu, NULL);

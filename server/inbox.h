@@ -12,6 +12,7 @@
 
 #include <uv.h>
 
+#include "metrics.h"
 #include "store/store.h"
 
 typedef struct srv_inbox srv_inbox;
@@ -26,8 +27,11 @@ typedef enum srv_inbox_result {
 typedef void (*srv_inbox_cb)(void *arg, srv_inbox_result result);
 
 /* Starts the writer thread on its own store connection. @p on_stored (may be NULL) is called on
- * the loop after each batch that stored something (to wake the processor). */
-srv_inbox *srv_inbox_start(uv_loop_t *loop, db *d, void (*on_stored)(void *ctx), void *ctx);
+ * the loop after each batch that stored something (to wake the processor). The writer counts its
+ * transactions, their webhooks and its time inserting and committing in @p metrics (may be NULL).
+ */
+srv_inbox *srv_inbox_start(uv_loop_t *loop, db *d, srv_metrics *metrics,
+                           void (*on_stored)(void *ctx), void *ctx);
 
 /* Queues @p w (ownership passes to the inbox; it frees it); @p cb(arg, result) runs on the loop
  * once the webhook is committed or has failed. Call on the loop thread only. */

@@ -265,7 +265,7 @@ static int serve(srv_app *app) {
     limits.idle_timeout_ms = (uint64_t)app->cfg.idle_timeout_ms;
     app->http = srv_http_new(app->loop, &limits, srv_routes_lookup, observe, app);
     app->processor = srv_processor_start(app);
-    app->inbox = srv_inbox_start(app->loop, app->db, wake_processor, app);
+    app->inbox = srv_inbox_start(app->loop, app->db, app->metrics, wake_processor, app);
     if (app->metrics == NULL || app->http == NULL || app->inbox == NULL || app->processor == NULL)
         return stop_threads(app);
     if (app->cfg.shopify_client_secret[0] == '\0')

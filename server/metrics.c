@@ -37,6 +37,10 @@ static const char *const counter_names[SRV_COUNTER_COUNT][2] = {
     {"b2b_jobs_done_total", "jobs finished"},
     {"b2b_jobs_retried_total", "job attempts that failed and will be retried"},
     {"b2b_jobs_dead_total", "jobs moved to the dead-letter state"},
+    {"b2b_inbox_commits_total", "transactions of the webhook inbox writer (one per batch)"},
+    {"b2b_inbox_batched_total", "webhooks written in those transactions"},
+    {"b2b_inbox_insert_seconds_total", "time the inbox writer spent inserting rows"},
+    {"b2b_inbox_commit_seconds_total", "time the inbox writer spent committing (durable write)"},
 };
 static const char *const gauge_names[SRV_GAUGE_COUNT][2] = {
     {"b2b_job_queue_depth", "jobs waiting to run"},
@@ -162,10 +166,16 @@ char *srv_metrics_render(const srv_metrics *m) {
         sb_printf(&b, "b2b_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
                   (unsigned long long)r->total);
     }
-    for (i = 0; i < SRV_COUNTER_COUNT; i++)
-        sb_printf(&b, "# HELP %s %s.\n# TYPE %s counter\n%s %llu\n", counter_names[i][0],
-                  counter_names[i][1], counter_names[i][0], counter_names[i][0],
-                  (unsigned long long)__atomic_load_n(&m->counters[i], __ATOMIC_RELAXED));
+    for (i = 0; i < SRV_COUNTER_COUNT; i++) {
+        uint64_t v = __atomic_load_n(&m->counters[i], __ATOMIC_RELAXED);
+        sb_printf(&b, "# HELP %s %s.\n# TYPE %s counter\n", counter_names[i][0],
+                  counter_names[i][1], counter_names[i][0]);
+        if (i == SRV_INBOX_INSERT_USEC || i == SRV_INBOX_COMMIT_USEC)
+            sb_printf(&b, "%s %llu.%06llu\n", counter_names[i][0],
+                      (unsigned long long)(v / 1000000), (unsigned long long)(v % 1000000));
+        else
+            sb_printf(&b, "%s %llu\n", counter_names[i][0], (unsigned long long)v);
+    }
     for (i = 0; i < SRV_GAUGE_COUNT; i++)
         sb_printf(&b, "# HELP %s %s.\n# TYPE %s gauge\n%s %lld\n", gauge_names[i][0],
                   gauge_names[i][1], gauge_names[i][0], gauge_names[i][0],

@@ -16,7 +16,7 @@ void srv_metrics_free(srv_metrics *m);
 void srv_metrics_request(srv_metrics *m, int route_index, int status, double seconds);
 
 /* Named counters and gauges (any thread) other modules report (webhooks, jobs, queue
- * depth, ...). */
+ * depth, ...). Counters named *_USEC count microseconds and are exposed in seconds. */
 typedef enum srv_counter {
     SRV_WEBHOOKS_RECEIVED,
     SRV_WEBHOOKS_DUPLICATE,
@@ -25,6 +25,10 @@ typedef enum srv_counter {
     SRV_JOBS_DONE,
     SRV_JOBS_RETRIED,
     SRV_JOBS_DEAD,
+    SRV_INBOX_COMMITS,     /* inbox writer: transactions (batches) */
+    SRV_INBOX_BATCHED,     /* inbox writer: webhooks in those batches */
+    SRV_INBOX_INSERT_USEC, /* inbox writer: time inserting rows, in microseconds */
+    SRV_INBOX_COMMIT_USEC, /* inbox writer: time committing (the durable write), in microseconds */
     SRV_COUNTER_COUNT
 } srv_counter;
 

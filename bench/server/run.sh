@@ -153,10 +153,12 @@ run_wrk() {
     [ -n "$loop_tid" ] && l0=$(proc_ticks "$loop_tid/task/$loop_tid")
     [ "${#db_pids[@]}" -gt 0 ] && d0=$(proc_ticks "${db_pids[@]}")
     m0=$(machine_ticks)
+    [ -z "$metrics_snap" ] || curl -fs "http://127.0.0.1:$server_port/metrics" >"$tmp/metrics-$name-0.txt"
     TIMEFORMAT='%U %S'
     { time env "$@" wrk -t "$threads" -c "$conns" -d "${duration}s" --timeout 5s --latency \
         -s "$wrk_script" "$url" >"$tmp/wrk-$name.txt"; } 2>"$tmp/time-$name.txt"
     m1=$(machine_ticks)
+    [ -z "$metrics_snap" ] || curl -fs "http://127.0.0.1:$server_port/metrics" >"$tmp/metrics-$name-1.txt"
     [ "${#db_pids[@]}" -gt 0 ] && d1=$(proc_ticks "${db_pids[@]}")
     [ -n "$loop_tid" ] && l1=$(proc_ticks "$loop_tid/task/$loop_tid")
     t1=$(proc_ticks "${measure_pids[@]}")
@@ -429,7 +431,8 @@ fi
 # inbox (group commit), then 200. Each backend gets a fresh database, so afterwards every inbox row
 # must match an acknowledgement and every 2xx that wrk saw must have its row.
 webhook_body=tests/fixtures/shopify/webhook_draft_orders_create.json
-declare -A W_2XX W_SENT W_RUN_ROWS W_ROWS W_ACKED W_DUPS W_MIB W_CHECK
+declare -A W_2XX W_SENT W_RUN_ROWS W_ROWS W_ACKED W_DUPS W_MIB W_CHECK W_BATCH W_INS_US W_COMMIT_MS W_BUSY
+metrics_snap="" # set by run_webhook: run_wrk saves /metrics before and after the measured part
 webhook_runs=()
 
 # The processor that works the inbox off fetches each draft from Shopify. Its Shopify here is a
@@ -467,6 +470,10 @@ store_query() { # DATABASE_URL SQL: one value
     *) psql "$1" -Atc "$2" ;;
     esac
 }
+metric_delta() { # RUN NAME: how much a counter of /metrics grew during RUN's measured part
+    awk -v n="$2" '$1 == n {v[FILENAME] = $2} END {printf "%.6f", v[ARGV[2]] - v[ARGV[1]]}' \
+        "$tmp/metrics-$1-0.txt" "$tmp/metrics-$1-1.txt"
+}
 server_metric() { # NAME: a counter of the running server's /metrics
     curl -fs "http://127.0.0.1:$server_port/metrics" | awk -v n="$1" '$1 == n {print $2}'
 }
@@ -483,7 +490,7 @@ post_webhook() { # WEBHOOK_ID: one delivery with curl, as webhook.lua sends it; 
 # the client secret, measure, then check the inbox against the acknowledgements.
 run_webhook() {
     local name=$1 url=$2 desc=$3 conns=$webhook_conns wrk_script=bench/server/webhook.lua
-    local answer line run_id problems=()
+    local answer line run_id problems=() metrics_snap=1 commits
     migrate "$url"
     # the secrets go into the server's environment, never onto a command line
     B2B_SHOPIFY_CLIENT_SECRET=$webhook_secret B2B_SHOPIFY_ACCESS_TOKEN=bench-unused-token \
@@ -498,6 +505,17 @@ run_webhook() {
         B2B_BENCH_WEBHOOK_BODY="$webhook_body" B2B_BENCH_WEBHOOK_HMAC="$webhook_hmac" \
         B2B_BENCH_WEBHOOK_SHOP="$shop"
     sleep 1 # the answers to the requests that were in flight when wrk stopped
+    # the inbox writer during the measured run: its batches, and where its time went
+    commits=$(metric_delta "$name" b2b_inbox_commits_total)
+    W_BATCH[$name]=$(awk -v r="$(metric_delta "$name" b2b_inbox_batched_total)" -v c="$commits" \
+        'BEGIN {printf "%.1f", c > 0 ? r / c : 0}')
+    W_INS_US[$name]=$(awk -v t="$(metric_delta "$name" b2b_inbox_insert_seconds_total)" \
+        -v r="$(metric_delta "$name" b2b_inbox_batched_total)" 'BEGIN {printf "%.1f", r > 0 ? 1e6 * t / r : 0}')
+    W_COMMIT_MS[$name]=$(awk -v t="$(metric_delta "$name" b2b_inbox_commit_seconds_total)" \
+        -v c="$commits" 'BEGIN {printf "%.2f", c > 0 ? 1e3 * t / c : 0}')
+    W_BUSY[$name]=$(awk -v a="$(metric_delta "$name" b2b_inbox_insert_seconds_total)" \
+        -v b="$(metric_delta "$name" b2b_inbox_commit_seconds_total)" -v s="$duration" \
+        'BEGIN {printf "%.0f", 100 * (a + b) / s}')
     W_ACKED[$name]=$(server_metric b2b_webhooks_received_total || true)
     W_DUPS[$name]=$(server_metric b2b_webhooks_duplicate_total || true)
     stop_server
@@ -675,6 +693,17 @@ report_webhook() {
     for n in "${webhook_runs[@]}"; do
         echo "| ${R_DESC[$n]} | ${W_2XX[$n]} | ${R_NON2XX[$n]} | ${W_RUN_ROWS[$n]} | ${W_SENT[$n]} |" \
             "${W_ACKED[$n]} | ${W_ROWS[$n]} | ${W_DUPS[$n]} | ${W_MIB[$n]} | ${W_CHECK[$n]} |"
+    done
+    echo
+    echo "The inbox writer during the measured run, from the server's /metrics (b2b_inbox_*): one thread"
+    echo "takes every delivery waiting, inserts them in one transaction and commits it (group commit)."
+    echo "*Busy* is its time inserting and committing over the run's duration; near 100 % it is the"
+    echo "bottleneck."
+    echo
+    echo "| run | webhooks per commit | insert µs per webhook | commit ms (durable write) | writer busy % |"
+    echo "|---|---:|---:|---:|---:|"
+    for n in "${webhook_runs[@]}"; do
+        echo "| ${R_DESC[$n]} | ${W_BATCH[$n]} | ${W_INS_US[$n]} | ${W_COMMIT_MS[$n]} | ${W_BUSY[$n]} |"
     done
 }
 

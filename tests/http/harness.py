@@ -252,6 +252,13 @@ class Server:
     def get(self, path, headers=None, **kw):
         return self.request("GET", path, headers, **kw)
 
+    def metrics(self):
+        """The samples of GET /metrics: {(name, labels): value} (labels a sorted tuple)."""
+        r = self.get("/metrics")
+        if r.status != 200:
+            raise ServerError("GET /metrics: %d" % r.status)
+        return parse_metrics(r.body.decode())[0]
+
 
 # ---------------------------------------------------------------- raw HTTP client
 
@@ -408,6 +415,23 @@ def wait_port_closed(port, timeout=2.0):
         s.close()
         time.sleep(0.01)
     return None
+
+
+def parse_metrics(text):
+    """Prometheus text exposition -> ({(name, labels): value}, {name: type})."""
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            types[name] = kind
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$', line)
+        assert m, "bad metrics line %r" % line
+        labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', m.group(3) or "")))
+        samples[(m.group(1), labels)] = float(m.group(4))
+    return samples, types
 
 
 def make_tmpdir(prefix):

@@ -364,22 +364,6 @@ class TestOps(ServerTestCase):
         self.assertEqual(int(head.header("Content-Length")), len(get.body))
         self.assertEqual(get.json(), {"status": "ok"})
 
-    @staticmethod
-    def parse_metrics(text):
-        samples, types = {}, {}
-        for line in text.splitlines():
-            if line.startswith("# TYPE "):
-                _, _, name, kind = line.split()
-                types[name] = kind
-                continue
-            if not line or line.startswith("#"):
-                continue
-            m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$', line)
-            assert m, "bad metrics line %r" % line
-            labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', m.group(3) or "")))
-            samples[(m.group(1), labels)] = float(m.group(4))
-        return samples, types
-
     def test_metrics(self):
         s = self.start_server()
         for _ in range(3):
@@ -391,7 +375,7 @@ class TestOps(ServerTestCase):
         self.assertEqual(r.status, 200)
         self.assertTrue(r.header("Content-Type").startswith("text/plain"), r.headers)
         self.assertIn("version=0.0.4", r.header("Content-Type"))
-        samples, types = self.parse_metrics(r.body.decode())
+        samples, types = H.parse_metrics(r.body.decode())
 
         req = "b2b_http_requests_total"
         self.assertEqual(types.get(req), "counter")
@@ -416,7 +400,9 @@ class TestOps(ServerTestCase):
 
         for counter in ("b2b_webhooks_received_total", "b2b_webhooks_duplicate_total",
                         "b2b_webhooks_rejected_total", "b2b_webhooks_processed_total",
-                        "b2b_jobs_done_total", "b2b_jobs_retried_total", "b2b_jobs_dead_total"):
+                        "b2b_jobs_done_total", "b2b_jobs_retried_total", "b2b_jobs_dead_total",
+                        "b2b_inbox_commits_total", "b2b_inbox_batched_total",
+                        "b2b_inbox_insert_seconds_total", "b2b_inbox_commit_seconds_total"):
             self.assertEqual(types.get(counter), "counter", counter)
             self.assertEqual(samples.get((counter, ())), 0.0, counter)
         self.assertEqual(types.get("b2b_job_queue_depth"), "gauge")

@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import uuid
@@ -324,6 +325,45 @@ class TestWebhookEndpoint(IngestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), {"status": "duplicate"})
         self.assertEqual(len(self.inbox(wid)), 1)
+
+    def test_09_inbox_writer_metrics_count_its_batches(self):
+        """/metrics shows the group commit: webhooks written, transactions, time in each part."""
+        def inbox_metrics():
+            m = self.server.metrics()
+            return {k: m[(k, ())] for k in (
+                "b2b_webhooks_received_total", "b2b_webhooks_duplicate_total",
+                "b2b_inbox_commits_total", "b2b_inbox_batched_total",
+                "b2b_inbox_insert_seconds_total", "b2b_inbox_commit_seconds_total")}
+        before = inbox_metrics()
+        # Refused deliveries never reach the writer.
+        self.assertEqual(self.post_webhook("draft_orders/update", {"id": D1},
+                                           secret="another_secret").status, 401)
+        self.assertEqual(self.post_webhook("draft_orders/update", b"{").status, 400)
+        self.assertEqual(inbox_metrics(), before)
+        # 24 deliveries at once (one of them twice), on their own connections.
+        ids = ["metrics-%d-%s" % (i, uuid.uuid4().hex) for i in range(24)]
+        statuses = []
+        threads = [threading.Thread(target=lambda w=w: statuses.append(
+            self.post_webhook("companies/delete", {"id": 999}, webhook_id=w).status))
+            for w in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(statuses, [200] * 24)
+        self.assertEqual(self.post_webhook("companies/delete", {"id": 999},
+                                           webhook_id=ids[0]).json(), {"status": "duplicate"})
+        after = inbox_metrics()
+        d = {k: after[k] - before[k] for k in after}
+        self.assertEqual(d["b2b_webhooks_received_total"], 24, d)
+        self.assertEqual(d["b2b_webhooks_duplicate_total"], 1, d)
+        self.assertEqual(d["b2b_inbox_batched_total"], 25, "every webhook the writer saw: %r" % d)
+        self.assertGreaterEqual(d["b2b_inbox_commits_total"], 2, d)  # the duplicate came later
+        self.assertLessEqual(d["b2b_inbox_commits_total"], 25, d)
+        self.assertGreater(d["b2b_inbox_insert_seconds_total"], 0, d)
+        self.assertGreater(d["b2b_inbox_commit_seconds_total"], 0, d)
+        for w in ids:
+            self.assertEqual(len(self.inbox(w)), 1, w)
 
 
 # ================================================================ drafts, end to end
