@@ -154,6 +154,7 @@ act_outcome act_order(db_conn *c, const act_request *rq, act_result *out) {
     wa.kind = "user";
     wa.user_id = user.id;
     wa.label = user.name[0] ? user.name : user.email;
+    wa.quiet = 0;
     /* An approval is bound to the content the approver saw (else: the current content). */
     rc = wf_apply(c, &shop, &out->order, ev,
                   ev == B2B_EVENT_APPROVE && rq->seen_content_version == 0
@@ -185,7 +186,7 @@ done:
 
 act_outcome act_staff_retry(db_conn *c, int64_t shop_id, const char *public_id, act_result *out) {
     srv_shop shop;
-    wf_actor wa = {"staff", 0, "Shop"};
+    wf_actor wa = {"staff", 0, "Shop", 0};
     int rc, lib = 0;
     memset(out, 0, sizeof(*out));
     out->outcome = ACT_ERROR;

@@ -167,6 +167,8 @@ int notify_event(db_conn *c, const srv_shop *shop, const srv_order *o, b2b_event
     int rc;
     if (out_jobs != NULL)
         *out_jobs = 0;
+    if (actor->quiet)
+        return SRV_OK;
     switch (event) {
     case B2B_EVENT_WITHDRAW:
     case B2B_EVENT_RETRY:

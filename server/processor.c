@@ -167,6 +167,61 @@ static int begin_installed(db_conn *c, const srv_shop *shop, int *gone) {
     return rc == 1 ? SRV_OK : rc;
 }
 
+/* People no longer among the company's contacts in Shopify (@p sc) lose portal access. People
+ * the portal manages keep theirs: those added there, and those whose access a company admin set
+ * (active_locked). A contact added back is active again on its sync. @p sc NULL: the company was
+ * deleted in Shopify, and everybody of it loses access. */
+static int deactivate_removed(db_conn *c, int64_t company_id, const shopify_company *sc,
+                              int64_t *out_n) {
+    srv_user *users = NULL;
+    int n = 0, i, rc = store_user_list(c, company_id, &users, &n);
+    *out_n = 0;
+    for (i = 0; rc == SRV_OK && i < n; i++) {
+        srv_user *u = &users[i];
+        size_t k;
+        int present = 0;
+        if (!u->active || (sc != NULL && (u->shopify_contact_id == 0 || u->active_locked)))
+            continue;
+        for (k = 0; sc != NULL && k < sc->contact_count && !present; k++)
+            present = sc->contacts[k].id == u->shopify_contact_id &&
+                      sc->contacts[k].email != NULL && sc->contacts[k].email[0] != '\0';
+        if (!present) {
+            u->active = 0;
+            rc = store_user_update(c, u);
+            ++*out_n;
+        }
+    }
+    free(users);
+    return rc;
+}
+
+/* companies/delete: the company's people lose portal access; its orders and budgets stay. */
+static srv_proc_result handle_company_deleted(db_conn *c, const srv_shop *shop, int64_t company_id,
+                                              char *err, size_t errlen) {
+    srv_company co;
+    int64_t n = 0;
+    int gone, rc = begin_installed(c, shop, &gone);
+    if (gone)
+        return SRV_PROC_DONE;
+    if (rc == SRV_OK)
+        rc = store_company_get_by_shopify(c, shop->id, company_id, &co);
+    if (rc == SRV_OK)
+        rc = deactivate_removed(c, co.id, NULL, &n);
+    if (rc == SRV_NOTFOUND) {
+        store_tx_rollback(c);
+        snprintf(err, errlen, "company %lld is not known", (long long)company_id);
+        return SRV_PROC_DONE;
+    }
+    rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
+    if (rc != SRV_OK) {
+        snprintf(err, errlen, "store: %s", store_strerror(rc));
+        return rc == SRV_BUSY || rc == SRV_STALE ? SRV_PROC_RETRY : SRV_PROC_FAIL;
+    }
+    snprintf(err, errlen, "company %lld deleted: %lld users deactivated", (long long)company_id,
+             (long long)n);
+    return SRV_PROC_DONE;
+}
+
 static srv_proc_result sync_company(srv_app *app, db_conn *c, const srv_shop *shop,
                                     int64_t company_id, char *err, size_t errlen) {
     shopify_company sc;
@@ -174,7 +229,7 @@ static srv_proc_result sync_company(srv_app *app, db_conn *c, const srv_shop *sh
     srv_company co;
     size_t i, j;
     int rc, gone;
-    int64_t *loc_ids = NULL;
+    int64_t *loc_ids = NULL, removed = 0;
 
     if (app->shopify == NULL) {
         snprintf(err, errlen, "Shopify is not configured");
@@ -260,10 +315,15 @@ static srv_proc_result sync_company(srv_app *app, db_conn *c, const srv_shop *sh
     }
     free(loc_ids);
     if (rc == SRV_OK)
+        rc = deactivate_removed(c, co.id, &sc, &removed);
+    if (rc == SRV_OK)
         rc = store_tx_commit(c);
     else
         store_tx_rollback(c);
     shopify_company_free(&sc);
+    if (rc == SRV_OK && removed > 0)
+        snprintf(err, errlen, "company %lld: %lld users no longer contacts, deactivated",
+                 (long long)company_id, (long long)removed);
     if (rc != SRV_OK) {
         snprintf(err, errlen, "store: %s", store_strerror(rc));
         return rc == SRV_BUSY || rc == SRV_STALE ? SRV_PROC_RETRY : SRV_PROC_FAIL;
@@ -296,7 +356,12 @@ static void snapshot(srv_order *o, const shopify_draft *d, const srv_company *co
     o->note = d->note && *d->note ? strdup(d->note) : NULL;
 }
 
-static const wf_actor shopify_actor = {"shopify", 0, "Shopify"};
+static const wf_actor shopify_actor = {"shopify", 0, "Shopify", 0};
+/* A draft the shop completed before the app ever saw it (its history at install, or a lost
+ * create whose draft was completed before reconciliation found it): it is recorded as received
+ * and completed when Shopify completed it, so it counts in its own month, and nobody is mailed
+ * about something long done. */
+static const wf_actor shopify_history = {"shopify", 0, "Shopify", 1};
 
 static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *shop,
                                     int64_t draft_id, char *err, size_t errlen) {
@@ -307,7 +372,8 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
     srv_order o;
     char hash[65];
     int rc, lib = 0, exists, gone;
-    int64_t now = store_now_ms();
+    int64_t now = store_now_ms(), done_at = now;
+    const wf_actor *actor = &shopify_actor;
     srv_proc_result result = SRV_PROC_DONE;
 
     if (app->shopify == NULL) {
@@ -374,11 +440,16 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
         if (rc == SRV_NOTFOUND)
             rc = SRV_OK;
     }
+    if (d.status == SHOPIFY_DRAFT_COMPLETED && d.completed_at_ms > 0)
+        done_at = d.completed_at_ms;
     if (rc == SRV_OK && !exists) {
         snapshot(&o, &d, &co, &loc, hash);
         o.shop_id = shop->id;
         copy_str(o.state, sizeof(o.state), "none");
-        rc = wf_apply(c, shop, &o, B2B_EVENT_RECEIVED, 1, &shopify_actor, NULL, now, &lib);
+        if (d.status == SHOPIFY_DRAFT_COMPLETED)
+            actor = &shopify_history;
+        rc = wf_apply(c, shop, &o, B2B_EVENT_RECEIVED, 1, actor, NULL,
+                      actor == &shopify_history ? done_at : now, &lib);
         /* Another delivery of the same draft (a duplicate under a new webhook id, or create
          * and update at once) inserted it meanwhile: on PostgreSQL both transactions saw no
          * order. Tried again, this one finds the order and applies what is newer. */
@@ -413,7 +484,7 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
         b2b_state_from_name(&st, o.state);
         if (b2b_state_allows(st, B2B_EVENT_COMPLETED)) {
             o.shopify_order_id = d.order_id;
-            rc = wf_apply(c, shop, &o, B2B_EVENT_COMPLETED, 0, &shopify_actor, NULL, now, &lib);
+            rc = wf_apply(c, shop, &o, B2B_EVENT_COMPLETED, 0, actor, NULL, done_at, &lib);
         }
     }
     if (rc == SRV_OK) {
@@ -573,7 +644,9 @@ static srv_proc_result handle(srv_app *app, db_conn *c, srv_webhook *w, char *er
         res = handle_gone(c, &shop, body_id(body, "id"), 1, err, errlen);
     else if (strncmp(t, "compan", 6) == 0) {
         int64_t company = company_of(t, body);
-        if (strcmp(t, "companies/delete") == 0 || company == 0)
+        if (strcmp(t, "companies/delete") == 0 && company != 0)
+            res = handle_company_deleted(c, &shop, company, err, errlen);
+        else if (company == 0)
             snprintf(err, errlen, "nothing to sync");
         else
             res = sync_company(app, c, &shop, company, err, errlen);
@@ -644,21 +717,88 @@ static int run_one(srv_app *app) {
 
 #define JOB_BASE_DELAY_MS 5000
 
-/* shopify.complete: the approved draft becomes an order. Idempotent all the way: the approval
- * metafield and tag are set again harmlessly, and a draft completed before (by an earlier
- * attempt whose answer was lost, or by the shop) is success. */
+/* The approval as it is recorded in Shopify, on the draft and then on the order: metafield
+ * {namespace}.approval (JSON) with the portal's order id, who approved (name and email), when
+ * (UTC), the content version the approval is bound to, whether it was an override, and the
+ * budget lines the approver saw (from the approval's audit event). */
+static json_t *approval_record(db_conn *c, const srv_order *o) {
+    srv_user u;
+    srv_audit *ev = NULL;
+    json_t *lines = NULL, *rec;
+    char when[32] = "";
+    time_t secs = (time_t)(o->approved_at / 1000);
+    struct tm tm;
+    int n = 0, i;
+
+    memset(&u, 0, sizeof(u));
+    if (o->approved_by != 0 && store_user_get(c, o->approved_by, &u) != SRV_OK)
+        memset(&u, 0, sizeof(u));
+    if (store_audit_list_order(c, o->id, &ev, &n) == SRV_OK) {
+        for (i = n - 1; i >= 0 && lines == NULL; i--) {
+            json_t *data;
+            if (strcmp(ev[i].event, "approve") != 0 || ev[i].data_json == NULL)
+                continue;
+            data = json_loads(ev[i].data_json, 0, NULL);
+            lines = json_incref(json_object_get(data, "lines"));
+            json_decref(data);
+        }
+        store_audit_list_free(ev, n);
+    }
+    if (o->approved_at > 0 && gmtime_r(&secs, &tm) != NULL)
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    rec = json_pack("{s:s,s:{s:s,s:s},s:s,s:I,s:b,s:o}", "order", o->public_id, "approved_by",
+                    "name", u.name, "email", u.email, "approved_at", when, "content_version",
+                    (json_int_t)o->approved_version, "override", o->approval_override,
+                    "budget_lines", lines ? lines : json_array());
+    return rec;
+}
+
+/* Sets the approval record and the approved tag on @p owner_gid; 0 or a shopify error. */
+static int record_approval(srv_app *app, db_conn *c, const srv_order *o, const char *owner_gid,
+                           shopify_error *e) {
+    const char *tags[1];
+    json_t *value = approval_record(c, o);
+    int rc;
+    if (value == NULL) {
+        shopify_error_clear(e);
+        e->code = SHOPIFY_ENOMEM;
+        snprintf(e->message, sizeof(e->message), "out of memory");
+        return SHOPIFY_ENOMEM;
+    }
+    rc = shopify_metafields_set(app->shopify, owner_gid, app->cfg.shopify_metafield_namespace,
+                                "approval", value, e);
+    json_decref(value);
+    tags[0] = app->cfg.shopify_tag_approved;
+    if (rc == 0)
+        rc = shopify_tags_add(app->shopify, owner_gid, tags, 1, e);
+    return rc;
+}
+
+static srv_proc_result shopify_failure(int rc, const shopify_error *e, char *err, size_t errlen,
+                                       int64_t *retry_ms) {
+    snprintf(err, errlen, "%s: %s", shopify_error_name(rc), e->message);
+    *retry_ms = e->retry_after_ms;
+    return shopify_error_retryable(e) ? SRV_PROC_RETRY : SRV_PROC_FAIL;
+}
+
+/* shopify.complete: the approved draft becomes an order. Before, the draft gets the approval
+ * record and the approved tag, and loses the changes-requested tag of an earlier round. After,
+ * the order gets the record and the tag (job shopify.record_order, queued by wf_apply with the
+ * completion whoever records it first, this job or the completion webhook). Idempotent all the way:
+ * the record and tags are set again harmlessly, and a draft completed before (by an earlier attempt
+ * whose answer was lost, or by the shop) is success. When Shopify refuses the completion the draft
+ * loses the approved tag again; the record stays, as the approval did happen. */
 static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, char *err,
                                     size_t errlen, int64_t *retry_ms) {
     srv_order o;
     srv_shop shop;
     shopify_order_ref ref;
-    shopify_error e;
+    shopify_error e, e2;
     char gid[96];
     const char *tags[1];
-    json_t *value;
     int rc, lib = 0;
     int64_t order_id = body_id(payload, "order_id");
-    const wf_actor actor = {"shopify", 0, "Shopify"};
+    const wf_actor actor = {"shopify", 0, "Shopify", 0};
 
     memset(&o, 0, sizeof(o));
     if (app->shopify == NULL) {
@@ -676,23 +816,27 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
         return SRV_PROC_DONE;
     }
     shopify_gid(gid, sizeof(gid), "DraftOrder", o.shopify_draft_id);
-    value = json_pack("{s:s,s:I,s:I,s:I,s:b}", "order", o.public_id, "approved_by",
-                      (json_int_t)o.approved_by, "approved_at", (json_int_t)o.approved_at,
-                      "content_version", (json_int_t)o.content_version, "override",
-                      o.approval_override);
-    rc = shopify_metafields_set(app->shopify, gid, app->cfg.shopify_metafield_namespace, "approval",
-                                value, &e);
-    json_decref(value);
-    tags[0] = app->cfg.shopify_tag_approved;
+    rc = record_approval(app, c, &o, gid, &e);
+    tags[0] = app->cfg.shopify_tag_changes;
     if (rc == 0)
-        rc = shopify_tags_add(app->shopify, gid, tags, 1, &e);
+        rc = shopify_tags_remove(app->shopify, gid, tags, 1, &e);
     if (rc == 0)
         rc = shopify_draft_complete(app->shopify, o.shopify_draft_id, &ref, &e);
     if (rc != 0 && rc != SHOPIFY_EUSER) {
-        snprintf(err, errlen, "%s: %s", shopify_error_name(rc), e.message);
-        *retry_ms = e.retry_after_ms;
         srv_order_clear(&o);
-        return shopify_error_retryable(&e) ? SRV_PROC_RETRY : SRV_PROC_FAIL;
+        return shopify_failure(rc, &e, err, errlen, retry_ms);
+    }
+    if (e.code == SHOPIFY_EUSER) {
+        /* Not completed: the draft must not look approved in the admin. Best effort: a draft
+         * Shopify refuses to complete is no reason to hold the failure back. */
+        tags[0] = app->cfg.shopify_tag_approved;
+        if (shopify_tags_remove(app->shopify, gid, tags, 1, &e2) != 0) {
+            char fields[400], msg[300];
+            srv_json_escape(msg, 0, sizeof(msg), e2.message);
+            snprintf(fields, sizeof(fields), "\"order_id\":%lld,\"error\":\"%s\"",
+                     (long long)order_id, msg);
+            srv_log(SRV_LOG_WARN, NULL, "approved tag not removed from a failed draft", fields);
+        }
     }
     rc = store_tx_begin(c);
     if (rc == SRV_OK && (rc = store_order_get_by_id(c, order_id, &o)) == SRV_OK &&
@@ -715,6 +859,33 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
         return SRV_PROC_RETRY;
     }
     snprintf(err, errlen, "%s", e.code == SHOPIFY_EUSER ? e.message : "completed");
+    return SRV_PROC_DONE;
+}
+
+/* shopify.record_order: the order a completion created gets the approval record and tag. */
+static srv_proc_result job_record_order(srv_app *app, db_conn *c, json_t *payload, char *err,
+                                        size_t errlen, int64_t *retry_ms) {
+    srv_order o;
+    shopify_error e;
+    char gid[96];
+    int rc;
+    memset(&o, 0, sizeof(o));
+    if (app->shopify == NULL) {
+        snprintf(err, errlen, "Shopify is not configured");
+        return SRV_PROC_RETRY;
+    }
+    if (store_order_get_by_id(c, body_id(payload, "order_id"), &o) != SRV_OK ||
+        o.shopify_order_id == 0 || o.approved_by == 0) {
+        snprintf(err, errlen, "no approved order with a Shopify order");
+        srv_order_clear(&o);
+        return SRV_PROC_DONE;
+    }
+    shopify_gid(gid, sizeof(gid), "Order", o.shopify_order_id);
+    rc = record_approval(app, c, &o, gid, &e);
+    srv_order_clear(&o);
+    if (rc != 0)
+        return shopify_failure(rc, &e, err, errlen, retry_ms);
+    snprintf(err, errlen, "recorded on %s", gid);
     return SRV_PROC_DONE;
 }
 
@@ -781,6 +952,8 @@ static int run_job(srv_app *app) {
         snprintf(err, sizeof(err), "payload is not JSON");
     else if (strcmp(j.kind, "shopify.complete") == 0)
         res = job_complete(app, c, payload, err, sizeof(err), &retry_ms);
+    else if (strcmp(j.kind, "shopify.record_order") == 0)
+        res = job_record_order(app, c, payload, err, sizeof(err), &retry_ms);
     else if (strcmp(j.kind, "shopify.request_changes") == 0)
         res = job_request_changes(app, c, payload, err, sizeof(err), &retry_ms);
     else if (strcmp(j.kind, "email") == 0)

@@ -378,6 +378,20 @@ int wf_release(db_conn *c, const srv_shop *shop, srv_order *o, const wf_actor *a
     return rc;
 }
 
+/* An approved order that Shopify completed gets the approval record and tag on the new Order
+ * (job shopify.record_order, server/processor.c); one job per order. */
+static int enqueue_record_order(db_conn *c, const srv_order *o) {
+    srv_job j;
+    char payload[64];
+    memset(&j, 0, sizeof(j));
+    j.shop_id = o->shop_id;
+    snprintf(j.kind, sizeof(j.kind), "shopify.record_order");
+    snprintf(j.idempotency_key, sizeof(j.idempotency_key), "record_order:%lld", (long long)o->id);
+    snprintf(payload, sizeof(payload), "{\"order_id\":%lld}", (long long)o->id);
+    j.payload = payload;
+    return store_job_enqueue(c, &j, NULL, NULL);
+}
+
 int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
              int64_t content_version, const wf_actor *actor, const char *note, int64_t now,
              int *lib_status) {
@@ -471,6 +485,8 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
     json_decref(data);
     if (rc == SRV_OK)
         rc = notify_event(c, shop, o, event, actor, note, now, NULL);
+    if (rc == SRV_OK && event == B2B_EVENT_COMPLETED && !o->completed_without_approval)
+        rc = enqueue_record_order(c, o);
 out:
     json_decref(lines);
     return rc;

@@ -23,6 +23,7 @@ typedef struct wf_actor {
     const char *kind;  /* "user", "staff", "shopify", "system" */
     int64_t user_id;   /* portal user, 0 otherwise */
     const char *label; /* shown in the timeline, e.g. the user's name or "Shopify" */
+    int quiet;         /* mail nobody: the event happened before the app could know of it */
 } wf_actor;
 
 /* The order's amount that budgets see, on the shop's basis, in shop and presentment money. */

@@ -550,8 +550,9 @@ int shopify_draft_add_note(shopify_client *c, int64_t draft_id, const char *exis
     return rc;
 }
 
-int shopify_tags_add(shopify_client *c, const char *owner_gid, const char *const *tags,
-                     size_t count, shopify_error *err) {
+/* tagsAdd / tagsRemove: @p op is the document, @p field its payload's name. */
+static int tags_change(shopify_client *c, const char *op, const char *field, const char *owner_gid,
+                       const char *const *tags, size_t count, shopify_error *err) {
     json_t *vars, *arr, *data = NULL;
     size_t i;
     int rc;
@@ -571,12 +572,22 @@ int shopify_tags_add(shopify_client *c, const char *owner_gid, const char *const
     vars = arr != NULL ? json_pack("{s:s, s:o}", "id", owner_gid, "tags", arr) : NULL;
     if (vars == NULL)
         return nomem(err);
-    rc = shopify_graphql(c, "TagsAdd", vars, &data, err);
+    rc = shopify_graphql(c, op, vars, &data, err);
     json_decref(vars);
     if (rc == 0)
-        rc = user_errors(json_object_get(data, "tagsAdd"), err);
+        rc = user_errors(json_object_get(data, field), err);
     json_decref(data);
     return rc;
+}
+
+int shopify_tags_add(shopify_client *c, const char *owner_gid, const char *const *tags,
+                     size_t count, shopify_error *err) {
+    return tags_change(c, "TagsAdd", "tagsAdd", owner_gid, tags, count, err);
+}
+
+int shopify_tags_remove(shopify_client *c, const char *owner_gid, const char *const *tags,
+                        size_t count, shopify_error *err) {
+    return tags_change(c, "TagsRemove", "tagsRemove", owner_gid, tags, count, err);
 }
 
 int shopify_metafields_set(shopify_client *c, const char *owner_gid, const char *ns,

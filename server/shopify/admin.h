@@ -169,6 +169,10 @@ int shopify_draft_add_note(shopify_client *client, int64_t draft_id, const char 
 /* Adds @p count tags to the object @p owner_gid (a draft order or an order). */
 int shopify_tags_add(shopify_client *client, const char *owner_gid, const char *const *tags,
                      size_t count, shopify_error *err);
+/* Removes @p count tags from the object @p owner_gid (a draft order or an order); a tag it does
+ * not have is no error. */
+int shopify_tags_remove(shopify_client *client, const char *owner_gid, const char *const *tags,
+                        size_t count, shopify_error *err);
 
 /*
  * Sets the metafield @p ns.@p key of @p owner_gid to @p value (borrowed; stored with type

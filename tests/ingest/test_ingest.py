@@ -604,6 +604,26 @@ class TestDrafts(IngestCase):
         self.assertEqual((ev["event"], ev["from_state"], ev["to_state"]),
                          ("completed", "draft", "completed"))
 
+    def test_draft_completed_before_the_app_saw_it_counts_in_its_month_and_mails_nobody(self):
+        """The shop's history at install (backfill), or a create lost until after the shop
+        completed the draft: recorded as completed when Shopify completed it, no mail."""
+        d = self.create_draft(LINES_A, status="completed", completed_at="2026-01-15T09:30:00Z")
+        o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
+        self.assertEqual((o["completed_without_approval"], o["counted_kind"]), (1, "spent"), o)
+        self.assertEqual(o["shopify_order_id"], d["order"]["id"])
+        counted_at = self.store.scalar("SELECT counted_at FROM orders WHERE id = %d" % o["id"])
+        self.assertEqual(counted_at, 1768469400000, "2026-01-15T09:30:00Z, not when processed")
+        self.assertEqual([e["event"] for e in self.audit(o["id"])], ["received", "completed"])
+        mails = self.store.scalar("SELECT count(*) FROM jobs WHERE kind = 'email' AND "
+                                  "idempotency_key LIKE 'email:%%:%d:%%'" % o["id"])
+        self.assertEqual(mails, 0, "nobody is mailed about the shop's past")
+        # A draft completed by the shop now, after the app saw it, still mails as before.
+        d2 = self.create_draft(LINES_A)
+        o2 = self.wait_order(d2["id"])
+        self.assertGreater(self.store.scalar(
+            "SELECT count(*) FROM jobs WHERE kind = 'email' AND idempotency_key LIKE "
+            "'email:received:%d:%%'" % o2["id"]), 0)
+
 
 # ================================================================ company sync
 
@@ -627,6 +647,14 @@ class TestCompanySync(IngestCase):
 
     def company_name(self):
         return self.store.scalar("SELECT name FROM companies WHERE shopify_id = 5001")
+
+    def company_admin(self):
+        """The main contact, logged in to the portal once for the class (codes are rate-limited)."""
+        cls = type(self)
+        if getattr(cls, "admin", None) is None:
+            cls.admin = portal_client.Portal(self.server.port, os.path.join(self.data_dir, "mail"))
+            cls.admin.login("chef@example.com")
+        return cls.admin
 
     def assertSeedRoles(self):
         users = self.users()
@@ -685,8 +713,7 @@ class TestCompanySync(IngestCase):
     def test_3_role_changed_in_the_portal_survives_the_next_sync(self):
         wait_until(lambda: self.company_name(), msg="the first sync")
         # The company admin makes the requester a budget admin in the portal.
-        admin = portal_client.Portal(self.server.port, os.path.join(self.data_dir, "mail"))
-        admin.login("chef@example.com")
+        admin = self.company_admin()
         uid = self.store.scalar("SELECT id FROM users WHERE email = 'besteller@example.com'")
         status, doc, _ = admin.request("PATCH", "/api/users/%d" % uid, {"role": "budget_admin"})
         self.assertEqual(status, 200, doc)
@@ -700,6 +727,50 @@ class TestCompanySync(IngestCase):
         self.assertEqual(after["locations"], before["locations"])
         # Unlocked users still follow Shopify.
         self.assertEqual(self.users()["genehmiger@example.com"]["role"], "approver")
+
+    def test_4_contact_removed_in_shopify_loses_portal_access(self):
+        wait_until(lambda: self.company_name(), msg="the first sync")
+        contact = self.sim.post("/_sim/companies/testfirma/contacts",
+                                {"email": "rita.raus@example.com", "first_name": "Rita",
+                                 "last_name": "Raus", "roles": {"berlin": "Ordering only"}})
+        self.wait_inbox_done(contact["webhook_id"])
+        self.assertEqual(self.users()["rita.raus@example.com"]["active"], 1)
+        admin = self.company_admin()
+        status, doc, _ = admin.request("POST", "/api/users", {
+            "email": "paula.portal@example.com", "name": "Paula Portal", "role": "requester",
+            "location_ids": []})
+        self.assertEqual(status, 201, doc)
+        r = self.sim.call("DELETE", "/_sim/contacts/%d" % contact["id"])
+        row = self.wait_inbox_done(r["webhook_id"])
+        users = self.users()
+        self.assertEqual(users["rita.raus@example.com"]["active"], 0,
+                         "company_contacts/delete: %r" % row["last_error"])
+        self.assertEqual(users["paula.portal@example.com"]["active"], 1,
+                         "added in the portal: not Shopify's to remove")
+        for email in ("chef@example.com", "genehmiger@example.com", "besteller@example.com"):
+            self.assertEqual(users[email]["active"], 1, email)
+        # Added back in Shopify: active again.
+        r = self.sim.post("/_sim/companies/testfirma/contacts",
+                          {"email": "rita.raus@example.com", "first_name": "Rita",
+                           "last_name": "Raus", "roles": {"berlin": "Ordering only"}})
+        self.wait_inbox_done(r["webhook_id"])
+        self.assertEqual(self.users()["rita.raus@example.com"]["active"], 1)
+
+    def test_5_company_deleted_in_shopify_everybody_loses_access_orders_stay(self):
+        wait_until(lambda: self.company_name(), msg="the first sync")
+        orders = self.store.scalar("SELECT count(*) FROM orders")
+        wid = "company-delete-" + uuid.uuid4().hex
+        r = self.post_webhook("companies/delete", {"id": 5001, "name": "Testfirma KG",
+                                                   "admin_graphql_api_id": "gid://shopify/Company/5001"},
+                              webhook_id=wid)
+        self.assertEqual(r.status, 200, r)
+        row = self.wait_inbox_done(wid)
+        users = self.users()
+        self.assertTrue(users, "no users")
+        self.assertEqual({e: u["active"] for e, u in users.items() if u["active"]}, {},
+                         "companies/delete: %r" % row["last_error"])
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM orders"), orders)
+        self.assertEqual(self.company_name(), "Testfirma KG")
 
 
 # ================================================================ compliance
@@ -976,14 +1047,49 @@ class TestCompletionJob(CrashCase):
         self.assertEqual(o["shopify_order_id"], sim_draft["order"]["id"])
         self.assertEqual(len([x for x in self.sim.state()["orders"] if x["draft_id"] == d["id"]]), 1)
         self.assertIn("b2b-approved", sim_draft["tags"])
-        owner = "gid://shopify/DraftOrder/%d" % d["id"]
+        self.assertNotIn("b2b-changes-requested", sim_draft["tags"])
+        rec = self.approval_record("gid://shopify/DraftOrder/%d" % d["id"])
+        self.assertEqual(rec["order"], o["public_id"])
+        name, email = self.store.rows("SELECT name, email FROM users WHERE id = %d"
+                                      % o["approved_by"])[0]
+        self.assertEqual(rec["approved_by"], {"name": name, "email": email})
+        self.assertEqual(rec["approved_at"], time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(o["approved_at"] // 1000)))
+        self.assertEqual((rec["content_version"], rec["override"]), (o["approved_version"], False))
+        # The budget lines the approver saw: location and company, month and year.
+        self.assertEqual(sorted((l["scope"], l["period"]) for l in rec["budget_lines"]),
+                         [("company", "month"), ("company", "year"), ("location", "month"),
+                          ("location", "year")], rec)
+        for line in rec["budget_lines"]:
+            self.assertIn(line["level"], ("within", "near", "over", "unset"), line)
+            self.assertEqual(line["amount"], o["counted_amount"], line)
+        # The order Shopify created carries the same record and the tag (a job of its own).
+        owner = "gid://shopify/Order/%d" % o["shopify_order_id"]
+        try:
+            wait_until(lambda: self.approval_record(owner, missing_ok=True),
+                       msg="the order's record")
+        except AssertionError as e:
+            raise AssertionError("%s; jobs: %r" % (e, self.store.rows(
+                "SELECT status, attempts, last_error FROM jobs WHERE kind = "
+                "'shopify.record_order'"))) from None
+        self.assertEqual(self.approval_record(owner), rec)
+        tags = [x["tags"] for x in self.sim.state()["orders"] if x["id"] == o["shopify_order_id"]]
+        self.assertIn("b2b-approved", tags[0])
+
+    def approval_record(self, owner, missing_ok=False):
         mf = [m for m in self.sim.state()["metafields"] if m["owner"] == owner]
-        self.assertEqual([(m["namespace"], m["key"]) for m in mf], [("b2bbudget", "approval")], mf)
-        self.assertEqual(json.loads(mf[0]["value"]).get("order"), o["public_id"])
+        if missing_ok and not mf:
+            return None
+        self.assertEqual([(m["namespace"], m["key"], m["type"]) for m in mf],
+                         [("b2bbudget", "approval", "json")], mf)
+        return json.loads(mf[0]["value"])
 
     def test_1_completion_job_completes_exactly_once(self):
         self.wait_settled()
         d, o = self.new_order()
+        # A tag of an earlier round of changes goes when the draft is approved; the shop's stay.
+        r = self.update_draft(d["id"], tags=["b2b-changes-requested", "Stammkunde"])
+        self.wait_inbox_done(r["webhook_id"])
         job = approve_in_portal(self, o)
         self.wait_job(job, lambda j: j["status"] == "done")
         o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
@@ -1044,6 +1150,23 @@ class TestCompletionJob(CrashCase):
         self.assertGreaterEqual(j["attempts"], 2)
         o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
         self.assertCompletedOnce(d, o)
+
+    def test_5_refused_completion_takes_the_approved_tag_back(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        reason = "Variante ist nicht vorrätig"
+        self.sim.post("/_sim/faults", {"complete_errors_next": [reason]})
+        job = approve_in_portal(self, o)
+        self.wait_job(job, lambda j: j["status"] == "done")
+        o = self.wait_order(d["id"], lambda o: o["state"] == "failed")
+        sim_draft = self.sim.draft(d["id"])
+        self.assertEqual(sim_draft["status"], "open")
+        self.assertNotIn("b2b-approved", sim_draft["tags"], "not completed: not approved-looking")
+        # The record of the approval stays: it did happen.
+        self.assertEqual(self.approval_record("gid://shopify/DraftOrder/%d" % d["id"])["order"],
+                         o["public_id"])
+        self.assertEqual(self.store.scalar("SELECT failure_message FROM orders WHERE id = %d"
+                                           % o["id"]), reason)
 
 
 if __name__ == "__main__":

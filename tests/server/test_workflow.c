@@ -314,7 +314,7 @@ START_TEST(test_submit_reserves_and_audits) {
     APPLY(&other, B2B_EVENT_SUBMIT, 0, &k_staff, NULL, T_MAR15);
     srv_order o = new_draft(g_co.id, g_loc.id, 1001, 43600, T_MAR15);
     srv_user u = make_user(g_co.id, "anna@muster.de", "Anna Besteller", "requester", g_loc.id);
-    wf_actor anna = {"user", u.id, "Anna Besteller"};
+    wf_actor anna = {"user", u.id, "Anna Besteller", 0};
     APPLY(&o, B2B_EVENT_SUBMIT, 0, &anna, "bitte freigeben", T_MAR15);
     ck_assert_str_eq(o.state, "pending_approval");
     srv_order g = reload(&o);
@@ -400,7 +400,7 @@ START_TEST(test_approve_moves_reserved_to_spent) {
     srv_order o = new_draft(g_co.id, g_loc.id, 1001, 43600, T_MAR15);
     APPLY(&o, B2B_EVENT_SUBMIT, 0, &k_staff, NULL, T_MAR15);
     srv_user u = make_user(g_co.id, "bob@muster.de", "Bob Genehmiger", "approver", g_loc.id);
-    wf_actor bob = {"user", u.id, "Bob Genehmiger"};
+    wf_actor bob = {"user", u.id, "Bob Genehmiger", 0};
     APPLY(&o, B2B_EVENT_APPROVE, 1, &bob, NULL, T_MAR15 + 1000);
     srv_order g = reload(&o);
     ck_assert_str_eq(g.state, "approved");
@@ -434,7 +434,7 @@ END_TEST
 START_TEST(test_withdraw_releases) {
     srv_order o = new_draft(g_co.id, g_loc.id, 1001, 43600, T_MAR15);
     srv_user u = make_user(g_co.id, "anna@muster.de", "Anna", "requester", g_loc.id);
-    wf_actor anna = {"user", u.id, "Anna"};
+    wf_actor anna = {"user", u.id, "Anna", 0};
     APPLY(&o, B2B_EVENT_SUBMIT, 0, &anna, NULL, T_MAR15);
     APPLY(&o, B2B_EVENT_WITHDRAW, 0, &anna, NULL, T_MAR15 + 5);
     srv_order g = reload(&o);

@@ -9,8 +9,8 @@ db_conn *g_c;
 srv_shop g_shop;
 srv_company g_co, g_co2;
 srv_location g_loc, g_loc2, g_locb;
-const wf_actor k_shopify = {"shopify", 0, "Shopify"};
-const wf_actor k_staff = {"staff", 0, "Shop staff"};
+const wf_actor k_shopify = {"shopify", 0, "Shopify", 0};
+const wf_actor k_staff = {"staff", 0, "Shop staff", 0};
 
 srv_company make_company(int64_t shopify_id, const char *name) {
     srv_company co = {0};

@@ -201,7 +201,7 @@ class Store:
             "currency": shop.get("currency", "EUR"),
             "timezone": shop.get("timezone", "Europe/Berlin"),
             "api_version": shop.get("api_version", "2026-01"),
-            "scope": shop.get("scope", "read_draft_orders,write_draft_orders,read_companies,read_orders"),
+            "scope": shop.get("scope", "read_draft_orders,write_draft_orders,read_companies,read_orders,write_orders"),
         }
         self.next_id = int(seed.get("id_base", 9007199254741001))  # > 2^53: 64-bit parsing matters
         self.next_draft_number = int(seed.get("draft_number_base", 1))
@@ -357,6 +357,9 @@ class Store:
             self.keys[d["key"]] = ("draft", did)
         self.drafts[did] = draft
         if draft["status"] == "completed":
+            if d.get("completed_at"):  # a draft of the shop's past: created and completed then
+                draft["completed_at"] = parse_time(d["completed_at"])
+                draft["created_at"] = draft["updated_at"] = draft["completed_at"]
             self.make_order(draft)
         return draft
 
@@ -1347,6 +1350,27 @@ class Sim:
             wid = self.webhooks.emit("company_contacts/create", body)
             return {"id": ct["id"], "gid": gid("CompanyContact", ct["id"]), "webhook_id": wid}
 
+    def ctl_contact_remove(self, ref):
+        """The shop removes a contact from its company (the customer itself stays)."""
+        with self.lock:
+            st = self.store
+            ctid = st.ref("contact", ref, st.contacts)
+            ct = st.contacts[ctid]
+            co = st.companies[ct["company_id"]]
+            if ctid not in co["contacts"]:
+                raise KeyError("unknown contact: %s (removed before)" % ref)
+            co["contacts"].remove(ctid)
+            if co["main_contact_id"] == ctid:
+                co["main_contact_id"] = None
+            for aid in [a for a, v in st.assignments.items() if v["contact_id"] == ctid]:
+                del st.assignments[aid]
+            co["updated_at"] = max(now_utc(), co["updated_at"] + timedelta(seconds=1))
+            body = {"customer_admin_graphql_api_id": gid("Customer", ct["customer_id"]),
+                    "admin_graphql_api_id": gid("CompanyContact", ctid),
+                    "company": company_rest(st, co, self.tz)}
+            wid = self.webhooks.emit("company_contacts/delete", body)
+            return {"id": ctid, "removed": True, "webhook_id": wid}
+
     def ctl_role_assign(self, contact_ref, spec):
         with self.lock:
             st = self.store
@@ -1662,6 +1686,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self._send(200, sim.ctl_company_update(parts[1], body))
                 if parts[2] == "contacts":
                     return self._send(201, sim.ctl_contact_add(parts[1], body))
+            if len(parts) == 2 and parts[0] == "contacts" and method == "DELETE":
+                return self._send(200, sim.ctl_contact_remove(parts[1]))
             if len(parts) == 3 and parts[0] == "contacts" and parts[2] == "roles" and method == "POST":
                 return self._send(200, sim.ctl_role_assign(parts[1], body))
             if parts == ["faults"]:

@@ -461,6 +461,16 @@ START_TEST(test_tags_and_metafields) {
     }
     ck_assert_int_eq(found, 1);
     json_decref(sim);
+    /* tagsRemove takes it off again; removing a tag the draft does not have is no error. */
+    ck_assert_int_eq(shopify_tags_remove(c, gid, tags, 1, &err), 0);
+    ck_assert_int_eq(shopify_tags_remove(c, gid, tags, 1, &err), 0);
+    sim = sim_draft(D1);
+    found = 0;
+    json_array_foreach(json_object_get(sim, "tags"), i, t) {
+        found += strcmp(json_string_value(t), "b2b-approved") == 0;
+    }
+    ck_assert_int_eq(found, 0);
+    json_decref(sim);
     sim = sim_ctl("GET", "/_sim/state", NULL);
     mf = json_array_get(json_object_get(sim, "metafields"), 0);
     ck_assert_str_eq(json_string_value(json_object_get(mf, "owner")), gid);
