@@ -487,6 +487,11 @@ static srv_proc_result handle_draft(srv_app *app, db_conn *c, const srv_shop *sh
             rc = wf_apply(c, shop, &o, B2B_EVENT_COMPLETED, 0, actor, NULL, done_at, &lib);
         }
     }
+    /* The order was cancelled in Shopify: its amount goes back, even when orders/cancelled came
+     * before the completion was recorded here (it then found no order and changed nothing).
+     * Releasing twice changes nothing. */
+    if (rc == SRV_OK && d.order_cancelled_at_ms > 0 && strcmp(o.state, "completed") == 0)
+        rc = wf_release(c, shop, &o, actor, now);
     if (rc == SRV_OK) {
         rc = store_tx_commit(c);
     } else {
@@ -774,6 +779,26 @@ static int record_approval(srv_app *app, db_conn *c, const srv_order *o, const c
     return rc;
 }
 
+/* The order @p order_id, if still approved, becomes failed with @p why for staff (who can retry
+ * it). In its own transaction; returns a store status. */
+static int mark_completion_failed(db_conn *c, int64_t order_id, const char *why) {
+    srv_order o;
+    srv_shop shop;
+    int lib = 0, rc = store_tx_begin(c);
+    const wf_actor actor = {"shopify", 0, "Shopify", 0};
+    memset(&o, 0, sizeof(o));
+    if (rc == SRV_OK && (rc = store_order_get_by_id(c, order_id, &o)) == SRV_OK &&
+        (rc = store_shop_get(c, o.shop_id, &shop)) == SRV_OK && strcmp(o.state, "approved") == 0) {
+        free(o.failure_message);
+        o.failure_message = strdup(why);
+        rc = wf_apply(c, &shop, &o, B2B_EVENT_COMPLETION_FAILED, 0, &actor, why, store_now_ms(),
+                      &lib);
+    }
+    rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
+    srv_order_clear(&o);
+    return rc;
+}
+
 static srv_proc_result shopify_failure(int rc, const shopify_error *e, char *err, size_t errlen,
                                        int64_t *retry_ms) {
     snprintf(err, errlen, "%s: %s", shopify_error_name(rc), e->message);
@@ -838,22 +863,20 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
             srv_log(SRV_LOG_WARN, NULL, "approved tag not removed from a failed draft", fields);
         }
     }
-    rc = store_tx_begin(c);
-    if (rc == SRV_OK && (rc = store_order_get_by_id(c, order_id, &o)) == SRV_OK &&
-        strcmp(o.state, "approved") == 0) {
-        if (e.code == SHOPIFY_EUSER) {
-            /* Shopify refused: staff see its message and can retry. */
-            free(o.failure_message);
-            o.failure_message = strdup(e.message);
-            rc = wf_apply(c, &shop, &o, B2B_EVENT_COMPLETION_FAILED, 0, &actor, e.message,
-                          store_now_ms(), &lib);
-        } else {
+    if (e.code == SHOPIFY_EUSER) {
+        /* Shopify refused: staff see its message and can retry. */
+        srv_order_clear(&o);
+        rc = mark_completion_failed(c, order_id, e.message);
+    } else {
+        rc = store_tx_begin(c);
+        if (rc == SRV_OK && (rc = store_order_get_by_id(c, order_id, &o)) == SRV_OK &&
+            strcmp(o.state, "approved") == 0) {
             o.shopify_order_id = ref.id;
             rc = wf_apply(c, &shop, &o, B2B_EVENT_COMPLETED, 0, &actor, NULL, store_now_ms(), &lib);
         }
+        rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
+        srv_order_clear(&o);
     }
-    rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
-    srv_order_clear(&o);
     if (rc != SRV_OK) {
         snprintf(err, errlen, "store: %s", store_strerror(rc));
         return SRV_PROC_RETRY;
@@ -939,6 +962,7 @@ static int run_job(srv_app *app) {
     json_t *payload;
     json_error_t jerr;
     srv_proc_result res = SRV_PROC_FAIL;
+    int64_t order_id = 0;
     if (c == NULL)
         return 0;
     memset(&j, 0, sizeof(j));
@@ -950,9 +974,10 @@ static int run_job(srv_app *app) {
     payload = json_loads(j.payload ? j.payload : "{}", 0, &jerr);
     if (payload == NULL)
         snprintf(err, sizeof(err), "payload is not JSON");
-    else if (strcmp(j.kind, "shopify.complete") == 0)
+    else if (strcmp(j.kind, "shopify.complete") == 0) {
+        order_id = body_id(payload, "order_id");
         res = job_complete(app, c, payload, err, sizeof(err), &retry_ms);
-    else if (strcmp(j.kind, "shopify.record_order") == 0)
+    } else if (strcmp(j.kind, "shopify.record_order") == 0)
         res = job_record_order(app, c, payload, err, sizeof(err), &retry_ms);
     else if (strcmp(j.kind, "shopify.request_changes") == 0)
         res = job_request_changes(app, c, payload, err, sizeof(err), &retry_ms);
@@ -973,6 +998,15 @@ static int run_job(srv_app *app) {
         store_job_fail(c, &j, err, now, retry_ms > JOB_BASE_DELAY_MS ? retry_ms : JOB_BASE_DELAY_MS,
                        &next);
         srv_metrics_inc(app->metrics, next == 0 ? SRV_JOBS_DEAD : SRV_JOBS_RETRIED, 1);
+        /* A completion given up for good (a permanent error, or every attempt failed) must not
+         * leave the order approved forever: it fails, staff are told and can retry it. */
+        if (next == 0 && order_id != 0) {
+            char why[1100];
+            snprintf(why, sizeof(why), "Shopify: %s", err);
+            if (mark_completion_failed(c, order_id, why) != SRV_OK)
+                srv_log(SRV_LOG_ERROR, NULL, "order not marked failed after its completion job",
+                        NULL);
+        }
     }
     {
         char fields[1400], esc[1100], kind[130];

@@ -335,6 +335,7 @@ static int parse_draft(json_t *o, shopify_draft *d, shopify_error *err) {
     if (json_is_object(order)) {
         d->order_id = object_id(order);
         d->order_name = jdup(order, "name", &oom);
+        d->order_cancelled_at_ms = jtime(order, "cancelledAt");
     }
     return oom ? nomem(err) : 0;
 }

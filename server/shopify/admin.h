@@ -64,6 +64,7 @@ typedef struct shopify_draft {
     /* The order once completed, else 0 / NULL. */
     int64_t order_id;
     char *order_name;
+    int64_t order_cancelled_at_ms; /* the order's cancelledAt, 0 while not cancelled */
 } shopify_draft;
 
 /* The order a completed draft became. */

@@ -624,6 +624,24 @@ class TestDrafts(IngestCase):
             "SELECT count(*) FROM jobs WHERE kind = 'email' AND idempotency_key LIKE "
             "'email:received:%d:%%'" % o2["id"]), 0)
 
+    def test_order_cancelled_gives_the_amount_back_even_before_its_completion_is_seen(self):
+        for first in ("completion", "cancellation"):
+            with self.subTest(first=first):
+                d = self.create_draft(LINES_A)
+                self.wait_order(d["id"])
+                self.sim.post("/_sim/webhooks", {"hold": True})
+                done = self.sim.post("/_sim/drafts/%d/complete" % d["id"])
+                cancel = self.sim.post("/_sim/orders/%d/cancel" % done["order"]["id"])
+                self.sim.post("/_sim/webhooks", {"hold": False})
+                self.sim.post("/_sim/webhooks/flush",
+                              {"order": "fifo" if first == "completion" else "reverse"})
+                self.wait_inbox_done(cancel["webhook_id"])
+                self.wait_inbox_done(done["webhook_id"])
+                o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
+                self.assertEqual((o["counted_kind"], o["counted_amount"]), ("none", 0), o)
+                events = [e["event"] for e in self.audit(o["id"])]
+                self.assertEqual(events, ["received", "completed", "order_cancelled"], events)
+
 
 # ================================================================ company sync
 
@@ -1167,6 +1185,21 @@ class TestCompletionJob(CrashCase):
                          o["public_id"])
         self.assertEqual(self.store.scalar("SELECT failure_message FROM orders WHERE id = %d"
                                            % o["id"]), reason)
+
+    def test_6_completion_given_up_fails_the_order_for_staff(self):
+        """A permanent error (here 401: the token was revoked) kills the job; the order must not
+        stay approved forever: it fails with the reason, and staff can retry it."""
+        self.wait_settled()
+        d, o = self.new_order()
+        self.sim.post("/_sim/faults", {"next": ["401"]})
+        job = approve_in_portal(self, o)
+        self.wait_job(job, lambda j: j["status"] == "dead")
+        o = self.wait_order(d["id"], lambda o: o["state"] == "failed")
+        why = self.store.scalar("SELECT failure_message FROM orders WHERE id = %d" % o["id"])
+        self.assertTrue(why.startswith("Shopify: auth"), why)
+        self.assertEqual(self.sim.completions(d["id"]).get("completed", 0), 0)
+        events = [e["event"] for e in self.audit(o["id"])]
+        self.assertEqual(events[-1], "completion_failed", events)
 
 
 if __name__ == "__main__":

@@ -571,7 +571,8 @@ class Schema:
         if not o:
             return None
         return Obj("Order", {"id": gid("Order", oid), "name": o["name"], "legacyResourceId": str(oid),
-                             "createdAt": iso_z(o["created_at"]), "tags": list(o["tags"])})
+                             "createdAt": iso_z(o["created_at"]), "tags": list(o["tags"]),
+                             "cancelledAt": iso_z(o.get("cancelled_at"))})
 
     def draft(self, d):
         if d is None:
@@ -1319,6 +1320,23 @@ class Sim:
             wid = self._emit_draft("draft_orders/delete", d)
             return {"id": d["id"], "deleted": True, "webhook_id": wid}
 
+    def ctl_order_cancel(self, ref):
+        """The shop cancels an order (e.g. one a completion created) -> orders/cancelled."""
+        with self.lock:
+            st = self.store
+            oid = st.ref("order", ref, st.orders)
+            o = st.orders.get(oid)
+            if o is None:
+                raise KeyError("unknown order: %s" % ref)
+            if o.get("cancelled_at"):
+                raise KeyError("order %s is cancelled already" % ref)
+            o["cancelled_at"] = now_utc()
+            body = {"id": oid, "admin_graphql_api_id": gid("Order", oid), "name": o["name"],
+                    "cancelled_at": rest_time(o["cancelled_at"], self.tz), "cancel_reason": "customer",
+                    "tags": ", ".join(o["tags"])}
+            wid = self.webhooks.emit("orders/cancelled", body)
+            return {"id": oid, "cancelled_at": iso_z(o["cancelled_at"]), "webhook_id": wid}
+
     def ctl_ready(self, ref, ready, after_ms=0):
         with self.lock:
             d = self._draft(ref)
@@ -1430,7 +1448,8 @@ class Sim:
                 "shop": st.shop,
                 "drafts": drafts,
                 "orders": [{"id": o["id"], "gid": gid("Order", o["id"]), "name": o["name"],
-                            "draft_id": o["draft_id"], "tags": o["tags"]} for o in st.orders.values()],
+                            "draft_id": o["draft_id"], "tags": o["tags"],
+                            "cancelled_at": iso_z(o.get("cancelled_at"))} for o in st.orders.values()],
                 "companies": [{"id": c["id"], "gid": gid("Company", c["id"]), "name": c["name"],
                                "locations": [{"id": i, "gid": gid("CompanyLocation", i),
                                               "name": st.locations[i]["name"],
@@ -1686,6 +1705,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self._send(200, sim.ctl_company_update(parts[1], body))
                 if parts[2] == "contacts":
                     return self._send(201, sim.ctl_contact_add(parts[1], body))
+            if len(parts) == 3 and parts[0] == "orders" and parts[2] == "cancel" and method == "POST":
+                return self._send(200, sim.ctl_order_cancel(parts[1]))
             if len(parts) == 2 and parts[0] == "contacts" and method == "DELETE":
                 return self._send(200, sim.ctl_contact_remove(parts[1]))
             if len(parts) == 3 and parts[0] == "contacts" and parts[2] == "roles" and method == "POST":
