@@ -147,7 +147,8 @@ struct shopify_client {
     int bucket_known;
     double bucket_max, bucket_available, bucket_rate;
     int64_t bucket_at_ms;
-    double *op_cost; /* last requestedQueryCost per document, 0 unknown */
+    double *op_cost; /* per document: last requestedQueryCost, at first its declared cost */
+    double reserved; /* reserved by calls still waiting for their answer */
     shopify_client_stats stats;
 };
 
@@ -290,6 +291,8 @@ shopify_client *shopify_client_new(const shopify_client_options *opts, shopify_e
     c->backoff_max_ms = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : DEFAULT_BACKOFF_MAX;
     c->op_cost =
         calloc((size_t)(shopify__document_count > 0 ? shopify__document_count : 1), sizeof(double));
+    for (i = 0; c->op_cost != NULL && i < shopify__document_count; i++)
+        c->op_cost[i] = shopify__documents[i].cost;
     c->rng = (uint64_t)now_ms() * 6364136223846793005ULL ^ (uint64_t)(uintptr_t)c ^
              ((uint64_t)getpid() << 32);
     if (c->rng == 0)
@@ -661,11 +664,15 @@ static double bucket_estimate(const shopify_client *c, int64_t now) {
 }
 
 /*
- * Waits until the bucket affords operation @p op's last known cost, then reserves it.
- * Returns 0, or -1 when cancelled or when the wait would pass @p deadline (then *wait_ms is the
- * wait that was needed).
+ * Waits until the bucket affords operation @p op's cost (the last one Shopify reported for it,
+ * before that the cost its document declares), then reserves it: *held is what this call must
+ * give back through bucket_update. Before Shopify's first answer the bucket is unknown and a
+ * call goes out to learn it. Returns 0, or -1 when cancelled or when the wait would pass
+ * @p deadline (then *wait_ms is the wait that was needed).
  */
-static int bucket_acquire(shopify_client *c, int op, int64_t deadline, int64_t *wait_ms) {
+static int bucket_acquire(shopify_client *c, int op, int64_t deadline, int64_t *wait_ms,
+                          double *held) {
+    *held = 0;
     for (;;) {
         int64_t now = now_ms(), wait = 0;
         pthread_mutex_lock(&c->lock);
@@ -677,6 +684,8 @@ static int bucket_acquire(shopify_client *c, int op, int64_t deadline, int64_t *
             else {
                 c->bucket_available = avail - c->op_cost[op];
                 c->bucket_at_ms = now;
+                c->reserved += c->op_cost[op];
+                *held = c->op_cost[op];
             }
         }
         pthread_mutex_unlock(&c->lock);
@@ -699,20 +708,26 @@ static int bucket_acquire(shopify_client *c, int op, int64_t deadline, int64_t *
 }
 
 /*
- * Records extensions.cost of an answer. Returns the wait in ms that a THROTTLED answer implies
- * ((requested - currentlyAvailable) / restoreRate), or 0.
+ * Gives back the call's reservation @p held and records extensions.cost of its answer @p resp
+ * (may be NULL). What Shopify reports available is less what other calls still in flight have
+ * reserved, so concurrent calls never overspend. Returns the wait in ms that a THROTTLED answer
+ * implies ((requested - currentlyAvailable) / restoreRate), or 0.
  */
-static int64_t bucket_update(shopify_client *c, int op, json_t *resp) {
+static int64_t bucket_update(shopify_client *c, int op, json_t *resp, double held) {
     json_t *cost = json_object_get(json_object_get(resp, "extensions"), "cost");
     json_t *ts = json_object_get(cost, "throttleStatus");
     double requested = json_number_value(json_object_get(cost, "requestedQueryCost"));
     int64_t wait = 0;
-    if (!json_is_object(ts))
-        return 0;
     pthread_mutex_lock(&c->lock);
+    c->reserved = c->reserved > held ? c->reserved - held : 0;
+    if (!json_is_object(ts)) {
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
     c->bucket_known = 1;
     c->bucket_max = json_number_value(json_object_get(ts, "maximumAvailable"));
-    c->bucket_available = json_number_value(json_object_get(ts, "currentlyAvailable"));
+    c->bucket_available =
+        json_number_value(json_object_get(ts, "currentlyAvailable")) - c->reserved;
     c->bucket_rate = json_number_value(json_object_get(ts, "restoreRate"));
     c->bucket_at_ms = now_ms();
     if (requested > 0)
@@ -757,13 +772,15 @@ enum { CALL_DONE, CALL_RETRY, CALL_REAUTH };
  * Classifies one HTTP answer. Returns CALL_DONE (with *out_data or err set), CALL_RETRY with
  * *wait_ms (-1: use backoff), or CALL_REAUTH for a 401 worth one new token.
  */
-static int classify(shopify_client *c, int op, const http_result *r, json_t **out_data,
+static int classify(shopify_client *c, int op, double held, const http_result *r, json_t **out_data,
                     int64_t *wait_ms, shopify_error *err) {
     json_t *resp = NULL, *errors, *data;
     int64_t throttle_wait;
     *wait_ms = r->retry_after_ms;
     err->http_status = (int)r->status;
     err->retry_after_ms = r->retry_after_ms > 0 ? r->retry_after_ms : 0;
+    if (r->curl != CURLE_OK || r->status == 401)
+        bucket_update(c, op, NULL, held); /* no cost report: give the reservation back */
     if (r->curl != CURLE_OK) {
         int code = transfer_error(c, r, err);
         return shopify_error_retryable(err) && code != SHOPIFY_ECANCELLED && code != SHOPIFY_ENOMEM
@@ -779,7 +796,7 @@ static int classify(shopify_client *c, int op, const http_result *r, json_t **ou
     }
     if (r->body != NULL)
         resp = json_loadb(r->body, r->len, 0, NULL);
-    throttle_wait = resp != NULL ? bucket_update(c, op, resp) : 0;
+    throttle_wait = bucket_update(c, op, resp, held);
     errors = json_object_get(resp, "errors");
     if (r->status == 429 || (r->status == 200 && find_error(errors, "THROTTLED") != NULL)) {
         fail(err,
@@ -900,13 +917,14 @@ int shopify_graphql(shopify_client *c, const char *operation_name, json_t *varia
         http_result r;
         unsigned generation = 0;
         int64_t wait = 0;
+        double held = 0;
         int verdict;
 
         if (is_cancelled(c)) {
             rc = fail(err, SHOPIFY_ECANCELLED, NULL);
             break;
         }
-        if (bucket_acquire(c, op, deadline, &wait) != 0) {
+        if (bucket_acquire(c, op, deadline, &wait, &held) != 0) {
             rc = is_cancelled(c)
                      ? fail(err, SHOPIFY_ECANCELLED, NULL)
                      : fail(err, SHOPIFY_ETHROTTLED, "the cost bucket needs %lld ms to afford %s",
@@ -915,6 +933,8 @@ int shopify_graphql(shopify_client *c, const char *operation_name, json_t *varia
             break;
         }
         rc = auth_header(c, hdr, sizeof(hdr), &generation, stale, err);
+        if (rc != 0)
+            bucket_update(c, op, NULL, held); /* the call does not go out */
         if (rc != 0) {
             if (shopify_error_retryable(err) && rc != SHOPIFY_ECANCELLED &&
                 attempt + 1 < c->max_attempts) {
@@ -935,7 +955,7 @@ int shopify_graphql(shopify_client *c, const char *operation_name, json_t *varia
             rc = fail(err, SHOPIFY_ENOMEM, NULL);
             break;
         }
-        verdict = classify(c, op, &r, out_data, &wait, err);
+        verdict = classify(c, op, held, &r, out_data, &wait, err);
         free(r.body);
         if (verdict == CALL_DONE) {
             rc = err->code;

@@ -21,8 +21,10 @@
  * - never retried: other 4xx, GraphQL errors, MAX_COST_EXCEEDED, a 401 with a static token.
  *
  * Before every request the client waits until its estimate of the shop's bucket (the last
- * throttleStatus, refilled at restoreRate since) covers the operation's last known
- * requestedQueryCost, and reserves that cost, so it sends no call the bucket cannot afford.
+ * throttleStatus, refilled at restoreRate since, less what calls in flight reserved) covers the
+ * operation's requestedQueryCost (the last one Shopify reported, before that the cost its
+ * document declares), and reserves that cost, so it sends no call the bucket cannot afford.
+ * Only the very first call, before any answer, cannot know the bucket.
  *
  * Tokens and secrets are never logged and never copied into errors.
  */

@@ -1,6 +1,6 @@
 # Writes OUT: a C file holding every graphql/*.graphql document as a byte array, named by the
-# operation it defines (the first "query Name" or "mutation Name" outside comments), so the
-# server never reads GraphQL files at run time.
+# operation it defines (the first "query Name" or "mutation Name" outside comments), with the
+# cost its "# cost: N" comment declares, so the server never reads GraphQL files at run time.
 # Run as: cmake -DDIR=... -DOUT=... -P embed_graphql.cmake
 cmake_policy(SET CMP0057 NEW) # if(IN_LIST)
 file(GLOB _files "${DIR}/*.graphql")
@@ -18,6 +18,11 @@ foreach(_f IN LISTS _files)
     message(FATAL_ERROR "${_f}: no named query or mutation")
   endif()
   set(_op "${CMAKE_MATCH_2}")
+  string(REGEX MATCH "#[ \t]*cost:[ \t]*([0-9]+)" _m "${_text}")
+  if(NOT _m)
+    message(FATAL_ERROR "${_f}: no \"# cost: N\" line")
+  endif()
+  set(_cost "${CMAKE_MATCH_1}")
   if("${_op}" IN_LIST _names)
     message(FATAL_ERROR "${_f}: operation ${_op} is defined twice")
   endif()
@@ -26,11 +31,11 @@ foreach(_f IN LISTS _files)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," _bytes "${_hex}")
   string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" _bytes "${_bytes}")
   string(APPEND _c "static const char doc_${_i}[] = {\n${_bytes}0x00};\n\n")
-  string(APPEND _table "    {\"${_op}\", doc_${_i}},\n")
+  string(APPEND _table "    {\"${_op}\", doc_${_i}, ${_cost}},\n")
   math(EXPR _i "${_i} + 1")
 endforeach()
 if(_i EQUAL 0)
-  string(APPEND _table "    {0, 0},\n")
+  string(APPEND _table "    {0, 0, 0},\n")
 endif()
 string(APPEND _c "const shopify__document shopify__documents[] = {\n${_table}};\n")
 string(APPEND _c "const int shopify__document_count = ${_i};\n")

@@ -6,6 +6,7 @@
 typedef struct shopify__document {
     const char *name; /* operation name */
     const char *text;
+    int cost; /* its "# cost: N" line: requested cost, estimated (tests/graphql/validate.mjs) */
 } shopify__document;
 
 extern const shopify__document shopify__documents[];

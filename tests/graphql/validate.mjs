@@ -146,6 +146,17 @@ for (const file of files) {
     fail(`${file}: estimated requested cost ${cost} exceeds Shopify's single-query maximum ${MAX_COST}`);
     continue;
   }
+  // The client's cost bucket reserves the declared cost before the first answer tells it the
+  // real one (server/shopify/client.c), so the declaration must match the estimate.
+  const declared = /^#\s*cost:\s*(\d+)/m.exec(text);
+  if (!declared) {
+    fail(`${file}: no "# cost: N" line (its estimated requested cost is ${cost})`);
+    continue;
+  }
+  if (Number(declared[1]) !== cost) {
+    fail(`${file}: declares cost ${declared[1]}, but its estimated requested cost is ${cost}`);
+    continue;
+  }
   const vars = (op.variableDefinitions || []).map((v) => '$' + v.variable.name.value).join(', ');
   console.log(`ok   ${file}: ${op.operation} ${want}(${vars}) cost<=${cost}`);
 }

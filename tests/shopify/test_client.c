@@ -749,6 +749,35 @@ START_TEST(test_bucket_prevents_throttling) {
 }
 END_TEST
 
+START_TEST(test_bucket_knows_unseen_operations) {
+    shopify_client *c = client_static();
+    shopify_client_stats st;
+    shopify_draft d;
+    shopify_error err;
+    char gid[64];
+    const char *tags[1] = {"b2b-approved"};
+    int64_t t0, took;
+
+    /* One cheap call tells the client the bucket: ~100 points left, 700 a second. The next
+     * operation was never answered, so only its declared cost (# cost: 721 in
+     * DraftOrderFetch.graphql) tells the client it cannot afford it yet: it waits ~0.9 s
+     * instead of being THROTTLED. */
+    sim_post("/_sim/bucket", "{\"maximum\": 2000, \"available\": 112, \"restore_rate\": 700}");
+    shopify_gid(gid, sizeof(gid), "DraftOrder", D1);
+    ck_assert_int_eq(shopify_tags_add(c, gid, tags, 1, &err), 0);
+    t0 = now_ms();
+    ck_assert_int_eq(shopify_draft_fetch(c, D1, &d, &err), 0);
+    took = now_ms() - t0;
+    shopify_draft_free(&d);
+    shopify_client_stats_get(c, &st);
+    ck_assert_int_eq(throttled_answers(), 0);
+    ck_assert_uint_eq(st.bucket_waits, 1);
+    ck_assert_int_eq(err.attempts, 1);
+    ck_assert_msg(took >= 700 && took < 3000, "took %lld ms", (long long)took);
+    shopify_client_free(c);
+}
+END_TEST
+
 START_TEST(test_429_retry_after) {
     shopify_client *c = client_static();
     shopify_draft d;
@@ -943,6 +972,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_client_credentials_refused);
     tcase_add_test(tc, test_throttled_waits);
     tcase_add_test(tc, test_bucket_prevents_throttling);
+    tcase_add_test(tc, test_bucket_knows_unseen_operations);
     tcase_add_test(tc, test_429_retry_after);
     tcase_add_test(tc, test_5xx_retried);
     tcase_add_test(tc, test_timeout_retried);
