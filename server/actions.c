@@ -184,6 +184,42 @@ done:
     return out->outcome;
 }
 
+act_outcome act_staff_retry_job(db_conn *c, int64_t shop_id, int64_t job_id) {
+    srv_job j;
+    srv_shop shop;
+    srv_order o;
+    wf_actor wa = {"staff", 0, "Shop", 0};
+    int rc, lib = 0;
+    int64_t now = store_now_ms();
+    memset(&j, 0, sizeof(j));
+    memset(&o, 0, sizeof(o));
+    if (store_tx_begin(c) != SRV_OK)
+        return ACT_ERROR;
+    rc = store_job_get(c, job_id, &j);
+    if (rc == SRV_OK && j.shop_id != shop_id && j.shop_id != 0)
+        rc = SRV_NOTFOUND;
+    if (rc == SRV_OK && strcmp(j.status, "dead") != 0)
+        rc = SRV_NOTFOUND;
+    if (rc == SRV_OK && strcmp(j.kind, "shopify.complete") == 0) {
+        json_t *p = json_loads(j.payload ? j.payload : "{}", 0, NULL);
+        json_t *id = json_object_get(p, "order_id");
+        int64_t order_id = json_is_integer(id) ? (int64_t)json_integer_value(id) : 0;
+        json_decref(p);
+        if (store_order_get_by_id(c, order_id, &o) == SRV_OK && o.shop_id == shop_id &&
+            strcmp(o.state, "failed") == 0 && (rc = store_shop_get(c, shop_id, &shop)) == SRV_OK)
+            rc = wf_apply(c, &shop, &o, B2B_EVENT_RETRY, 0, &wa, NULL, now, &lib);
+    }
+    if (rc == SRV_OK)
+        rc = store_job_retry_dead(c, job_id, now);
+    rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
+    srv_job_clear(&j);
+    srv_order_clear(&o);
+    return rc == SRV_OK                        ? ACT_DONE
+           : rc == SRV_NOTFOUND                ? ACT_NOT_FOUND
+           : rc == SRV_STALE || rc == SRV_BUSY ? ACT_CONFLICT
+                                               : ACT_ERROR;
+}
+
 act_outcome act_staff_retry(db_conn *c, int64_t shop_id, const char *public_id, act_result *out) {
     srv_shop shop;
     wf_actor wa = {"staff", 0, "Shop", 0};

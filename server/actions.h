@@ -47,4 +47,10 @@ act_outcome act_order(db_conn *c, const act_request *rq, act_result *out);
  * ACT_NOT_FOUND, ACT_REFUSED (not failed), ACT_CONFLICT or ACT_ERROR. */
 act_outcome act_staff_retry(db_conn *c, int64_t shop_id, const char *public_id, act_result *out);
 
+/* Shop staff: a dead job queued again with fresh attempts. A dead completion job has failed its
+ * order (server/processor.c); the order goes back to approved in the same transaction, so this
+ * job completes it. ACT_DONE, ACT_NOT_FOUND (no such dead job of the shop), ACT_CONFLICT or
+ * ACT_ERROR. */
+act_outcome act_staff_retry_job(db_conn *c, int64_t shop_id, int64_t job_id);
+
 #endif

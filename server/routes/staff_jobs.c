@@ -49,19 +49,17 @@ static void job_retry(api_ctx *x) {
     srv_job j;
     int64_t job_id = strtoll(api_param(x, "id", id, sizeof(id)), NULL, 10);
     int rc;
-    memset(&j, 0, sizeof(j));
-    rc = store_job_get(x->c, job_id, &j);
-    if (rc == SRV_OK && j.shop_id != x->app->shop_id && j.shop_id != 0)
-        rc = SRV_NOTFOUND;
-    srv_job_clear(&j);
-    if (rc == SRV_OK)
-        rc = store_job_retry_dead(x->c, job_id, x->now);
-    if (rc == SRV_NOTFOUND) {
+    switch (act_staff_retry_job(x->c, x->app->shop_id, job_id)) {
+    case ACT_DONE:
+        break;
+    case ACT_NOT_FOUND:
         api_error(x, 404, "not_found", "no such dead job");
         return;
-    }
-    if (rc != SRV_OK) {
-        api_store_error(x, rc);
+    case ACT_CONFLICT:
+        api_error(x, 409, "conflict", "the order changed meanwhile; try again");
+        return;
+    default:
+        api_error(x, 503, "store_unavailable", "the store did not answer");
         return;
     }
     srv_processor_wake(x->app->processor);

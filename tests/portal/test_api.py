@@ -2318,9 +2318,14 @@ class TestStaff(PortalCase):
         self.assertEqual(job["status"], "dead")
         self.assertGreaterEqual(job["attempts"], 1)
         self.assertTrue(job["last_error"], job)
-        self.assertEqual(self.anna.order(pid)["order"]["state"], "approved")
+        # The order does not stay approved for ever: it failed, with the reason (staff are
+        # mailed), and can be retried as an order or through its dead job.
+        self.wait_state(self.anna, pid, "failed")
+        self.assertTrue(self.store.scalar("SELECT failure_message FROM orders WHERE public_id = %s"
+                                          % q(pid)).startswith("Shopify: auth"))
         self.assertEqual(self.sim.completions(d["id"]).get("completed", 0), 0)
-        # Retried: queued again with fresh attempts, then done; the draft is completed.
+        # Retried: the order back to approved and the job queued again with fresh attempts, then
+        # done; the draft is completed once, by this job (no second completion job).
         r = self.staff("POST", "/staff/api/jobs/%d/retry" % job["id"])
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.json()["id"], r.json()["kind"]), (job["id"], "shopify.complete"))
@@ -2330,6 +2335,9 @@ class TestStaff(PortalCase):
         wait_until(lambda: self.store.scalar("SELECT status FROM jobs WHERE id = %d" % job["id"])
                    == "done", msg="the job done")
         self.assertNotIn(job["id"], [j["id"] for j in self.dead_jobs()])
+        self.assertEqual(self.store.scalar(
+            "SELECT count(*) FROM jobs WHERE kind = 'shopify.complete' AND payload = %s"
+            % q(json.dumps({"order_id": oid}, separators=(",", ":")))), 1)
         # Only dead jobs are retried.
         self.assertStatus(self.staff("POST", "/staff/api/jobs/%d/retry" % job["id"]), 404,
                           "not_found")
