@@ -718,14 +718,30 @@ START_TEST(test_throttled_waits) {
 }
 END_TEST
 
+/* A draft fetch that waits for the local bucket once (at least @p min_ms) and is answered at
+ * its first attempt: Shopify never answers THROTTLED. */
+static void fetch_after_one_bucket_wait(shopify_client *c, int64_t min_ms) {
+    shopify_client_stats st;
+    shopify_draft d;
+    shopify_error err;
+    int64_t t0 = now_ms(), took;
+    ck_assert_int_eq(shopify_draft_fetch(c, D1, &d, &err), 0);
+    took = now_ms() - t0;
+    shopify_draft_free(&d);
+    shopify_client_stats_get(c, &st);
+    ck_assert_int_eq(throttled_answers(), 0);
+    ck_assert_uint_eq(st.throttled, 0);
+    ck_assert_uint_eq(st.bucket_waits, 1);
+    ck_assert_int_eq(err.attempts, 1);
+    ck_assert_msg(took >= min_ms && took < 3000, "took %lld ms", (long long)took);
+}
+
 START_TEST(test_bucket_prevents_throttling) {
     shopify_client *c = client_static();
-    shopify_client_stats st;
     shopify_draft d;
     shopify_error err;
     double requested, actual;
     char body[160];
-    int64_t t0, took;
 
     fetch_cost(&requested, &actual);
     /* A bucket exactly one query large that refills the actual cost per second: after one
@@ -735,28 +751,16 @@ START_TEST(test_bucket_prevents_throttling) {
     sim_post("/_sim/bucket", body);
     ck_assert_int_eq(shopify_draft_fetch(c, D1, &d, &err), 0);
     shopify_draft_free(&d);
-    t0 = now_ms();
-    ck_assert_int_eq(shopify_draft_fetch(c, D1, &d, &err), 0);
-    took = now_ms() - t0;
-    shopify_draft_free(&d);
-    shopify_client_stats_get(c, &st);
-    ck_assert_int_eq(throttled_answers(), 0);
-    ck_assert_uint_eq(st.throttled, 0);
-    ck_assert_uint_eq(st.bucket_waits, 1);
-    ck_assert_int_eq(err.attempts, 1);
-    ck_assert_msg(took >= 800 && took < 3000, "took %lld ms", (long long)took);
+    fetch_after_one_bucket_wait(c, 800);
     shopify_client_free(c);
 }
 END_TEST
 
 START_TEST(test_bucket_knows_unseen_operations) {
     shopify_client *c = client_static();
-    shopify_client_stats st;
-    shopify_draft d;
     shopify_error err;
     char gid[64];
     const char *tags[1] = {"b2b-approved"};
-    int64_t t0, took;
 
     /* One cheap call tells the client the bucket: ~100 points left, 700 a second. The next
      * operation was never answered, so only its declared cost (# cost: 721 in
@@ -765,15 +769,7 @@ START_TEST(test_bucket_knows_unseen_operations) {
     sim_post("/_sim/bucket", "{\"maximum\": 2000, \"available\": 112, \"restore_rate\": 700}");
     shopify_gid(gid, sizeof(gid), "DraftOrder", D1);
     ck_assert_int_eq(shopify_tags_add(c, gid, tags, 1, &err), 0);
-    t0 = now_ms();
-    ck_assert_int_eq(shopify_draft_fetch(c, D1, &d, &err), 0);
-    took = now_ms() - t0;
-    shopify_draft_free(&d);
-    shopify_client_stats_get(c, &st);
-    ck_assert_int_eq(throttled_answers(), 0);
-    ck_assert_uint_eq(st.bucket_waits, 1);
-    ck_assert_int_eq(err.attempts, 1);
-    ck_assert_msg(took >= 700 && took < 3000, "took %lld ms", (long long)took);
+    fetch_after_one_bucket_wait(c, 700);
     shopify_client_free(c);
 }
 END_TEST
