@@ -99,7 +99,8 @@ class IngestCase(stack.StackCase):
     def tearDown(self):
         # Back to the default switches (drafts and the store stay for the next test).
         self.sim.post("/_sim/faults", {"rate_429": 0, "rate_5xx": 0, "rate_timeout": 0, "next": [],
-                                       "complete_errors_next": [], "hang_s": 15})
+                                       "complete_errors_next": [], "hang_s": 15,
+                                       "lose_answer": {}, "lose_answer_hang_s": 0})
         self.sim.post("/_sim/bucket", {"available": 2000, "maximum": 2000, "restore_rate": 100})
         self.sim.post("/_sim/webhooks", {"duplicate_rate": 0, "duplicate_next": 0, "drop_rate": 0,
                                          "drop_next": 0, "hold": False, "delay_ms": 0,
@@ -1200,6 +1201,128 @@ class TestCompletionJob(CrashCase):
         self.assertEqual(self.sim.completions(d["id"]).get("completed", 0), 0)
         events = [e["event"] for e in self.audit(o["id"])]
         self.assertEqual(events[-1], "completion_failed", events)
+
+    # ---- a completion that Shopify performed but whose answer was lost
+    #
+    # The retry must call draftOrderComplete again and take "already completed" as success
+    # (shopify_draft_complete's fetch of the draft). Nothing else may complete the order first:
+    # every webhook stays held (the completion's draft_orders/update too), and reconciliation
+    # does not run (interval 10 min; after a restart its first poll loses its answers).
+
+    def complete_calls(self, d):
+        """Results of the draftOrderComplete calls for @d, oldest first."""
+        gid = "gid://shopify/DraftOrder/%d" % d["id"]
+        return [c["result"] for c in self.sim.state()["calls"]["log"]
+                if c["operation"] == "DraftOrderComplete" and gid in (c["variables"] or "")]
+
+    def assertCompletedByTheJob(self, d, job, calls=None):
+        """While every webhook is still held: the job itself completed the order, with @calls
+        (None: at least 2) draftOrderComplete calls of which only the first completed the draft."""
+        j = self.job(job)
+        self.assertEqual(j["status"], "done", j)
+        done = self.server.wait_for_log(lambda e: e.get("msg") == "job done" and e.get("job") == job)
+        self.assertIsNotNone(done, self.log_tail())
+        self.assertEqual(done.get("detail"), "completed", "the job found nothing to complete: %r" % done)
+        o = self.order(d["id"])
+        self.assertEqual(o["state"], "completed", o)
+        self.assertEqual([e["event"] for e in self.audit(o["id"])].count("completed"), 1)
+        results = self.complete_calls(d)
+        if calls is None:
+            calls = len(results)
+            self.assertGreaterEqual(calls, 2, results)
+        self.assertEqual(len(results), calls, results)
+        self.assertEqual(results[0], "answer_lost", results)
+        self.assertEqual(results[-1], "ok", results)
+        c = self.sim.completions(d["id"])
+        self.assertEqual((c.get("calls"), c.get("completed"), c.get("already_completed")),
+                         (calls, 1, calls - 1), c)
+        st = self.sim.state()
+        self.assertGreaterEqual(st["webhooks"]["held"], 1, "the completion webhook is held")
+        self.assertEqual([x for x in st["webhooks"]["deliveries"] if x["at"] >= self.approved_at],
+                         [], "no webhook was delivered since the approval")
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM webhook_inbox WHERE webhook_id "
+                                           "LIKE 'reconcile:%d:%%'" % d["id"]), 0)
+
+    def release_webhooks_and_settle(self, d):
+        """The held webhooks (tagsAdd's and the completion's draft_orders/update) arrive late and
+        change nothing."""
+        self.sim.post("/_sim/webhooks", {"hold": False})
+        self.assertGreaterEqual(self.sim.post("/_sim/webhooks/flush", {"order": "fifo"})["flushed"], 1)
+        self.assertTrue(self.sim.idle()["idle"])
+        wait_until(lambda: self.store.scalar(
+            "SELECT count(*) FROM webhook_inbox WHERE status IN ('pending', 'processing')") == 0,
+            msg="the late webhooks processed")
+        o = self.order(d["id"])
+        self.assertCompletedOnce(d, o)
+        self.assertEqual([e["event"] for e in self.audit(o["id"])].count("completed"), 1)
+
+    def approve_with_webhooks_held(self, o):
+        self.sim.post("/_sim/webhooks", {"hold": True})
+        self.approved_at = time.time()
+        return approve_in_portal(self, o)
+
+    def test_7_lost_completion_answer_is_retried_by_the_client(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        # Completed in Shopify, then the connection closes without an answer, twice: the third
+        # call, in the same run of the job, gets "This order has been paid" and the client finds
+        # the draft completed. (Who sends the calls again varies: libcurl itself resends a POST
+        # whose reused keep-alive connection closed without an answer, the client's retry loop
+        # sends it after a fresh connection failed.)
+        self.sim.post("/_sim/faults", {"lose_answer": {"DraftOrderComplete": 2}})
+        job = self.approve_with_webhooks_held(o)
+        j = self.wait_job(job, lambda j: j["status"] == "done")
+        self.assertEqual(j["attempts"], 1, j)
+        self.assertCompletedByTheJob(d, job, calls=3)
+        self.release_webhooks_and_settle(d)
+
+    def test_8_lost_completion_answers_are_retried_by_the_job(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        # Every call of the job's first run is performed and loses its answer (the client's 5
+        # attempts and libcurl's resends): the run fails (network) and the next one, 5 s later,
+        # finds the draft completed.
+        self.sim.post("/_sim/faults", {"lose_answer": {"DraftOrderComplete": 100}})
+        job = self.approve_with_webhooks_held(o)
+        j = self.wait_job(job, lambda j: j["attempts"] >= 1 and j["status"] == "queued"
+                          and j["last_error"], timeout=40, msg="a failed first attempt")
+        self.sim.post("/_sim/faults", {"lose_answer": {}})
+        self.assertIn("network", j["last_error"], j)
+        self.assertEqual(self.order(d["id"])["state"], "approved")
+        self.assertEqual(self.sim.completions(d["id"]).get("completed"), 1)
+        lost = self.complete_calls(d)
+        self.assertGreaterEqual(len(lost), 5, lost)
+        self.assertEqual(set(lost), {"answer_lost"})
+        j = self.wait_job(job, lambda j: j["status"] == "done", timeout=40)
+        self.assertEqual(j["attempts"], 2, j)
+        self.assertCompletedByTheJob(d, job, calls=len(lost) + 1)
+        self.release_webhooks_and_settle(d)
+
+    def test_9_server_killed_while_the_completion_answer_is_pending(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        # Shopify completes the draft and holds the answer; the server is killed meanwhile.
+        self.sim.post("/_sim/faults", {"lose_answer": {"DraftOrderComplete": 1},
+                                       "lose_answer_hang_s": 30})
+        job = self.approve_with_webhooks_held(o)
+        wait_until(lambda: self.complete_calls(d) == ["answer_lost"], interval=0.02,
+                   msg="the completion performed, its answer pending")
+        self.assertEqual(self.sim.completions(d["id"]).get("completed"), 1)
+        self.assertEqual(self.job(job)["status"], "running")
+        # After the restart the first reconciliation (2 s after the start) would find the
+        # completed draft before the job's lease expires: its poll loses every answer.
+        self.sim.post("/_sim/faults", {"lose_answer": {"DraftOrdersUpdatedSince": 100},
+                                       "lose_answer_hang_s": 0})
+        self.restart_server(signal.SIGKILL)
+        self.assertEqual(self.order(d["id"])["state"], "approved")
+        j = self.wait_job(job, lambda j: j["status"] == "done", timeout=LEASE_S + 30)
+        self.assertEqual(j["attempts"], 2, j)
+        self.assertCompletedByTheJob(d, job, calls=2)
+        self.assertIsNotNone(self.server.wait_for_log(
+            lambda e: e.get("msg") == "reconciliation failed; next interval retries", timeout=30),
+            "the reconciliation was not kept out:\n" + self.log_tail())
+        self.sim.post("/_sim/faults", {"lose_answer": {}})
+        self.release_webhooks_and_settle(d)
 
 
 if __name__ == "__main__":

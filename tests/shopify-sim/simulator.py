@@ -80,6 +80,8 @@ DEFAULT_SETTINGS = {
     "next": [],  # ["429", "500", "502", "503", "timeout", "throttled", "reset", "401"]
     "hang_s": 15.0,  # how long a "timeout" fault hangs before closing without an answer
     "latency_ms": 0.0,  # every GraphQL answer (fault or not) waits this long first
+    "lose_answer": {},  # {"DraftOrderComplete": 1}: the next N calls of that operation run, answer lost
+    "lose_answer_hang_s": 0.0,  # a lost answer's connection is held this long, then closed (0: at once)
     "retry_after": "1.0",  # Retry-After header of 429 answers
     "throttle_status": 200,  # HTTP status of THROTTLED answers (200 like Shopify, or 429)
     # business behaviour
@@ -1043,8 +1045,9 @@ class Sim:
 
     # ---- GraphQL ----
 
-    def graphql(self, payload, version):
-        """Returns (http status, body dict, extra headers)."""
+    def graphql(self, payload, version, outcome=None):
+        """Returns (http status, body dict, extra headers). When the operation ran and a
+        `lose_answer` switch names it, sets outcome["lost"]: the caller must not answer."""
         query = payload.get("query") if isinstance(payload, dict) else None
         if not isinstance(query, str) or not query.strip():
             return 200, {"errors": [{"message": "No query string was present"}]}, {}
@@ -1054,7 +1057,7 @@ class Sim:
         except GraphQLError as e:
             return 200, {"errors": [e.to_json()]}, {}
         name = op.name or "(anonymous)"
-        self._count_call(name, version, payload.get("variables"))
+        entry = self._count_call(name, version, payload.get("variables"))
         if not self.any_operation and name not in KNOWN_OPERATIONS:
             return 200, {"errors": [{"message": "Operation %s is not one the simulator knows (%s)"
                                      % (name, ", ".join(KNOWN_OPERATIONS)),
@@ -1088,6 +1091,16 @@ class Sim:
             self.bucket["available"] = min(self.bucket["max"], self.bucket["available"] + requested - actual)
             ext = {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
                             "throttleStatus": self.throttle_status()}}
+            # The operation ran (a mutation changed the store, sent its webhook); its answer
+            # may still be lost on the way back.
+            lose = self.settings["lose_answer"]
+            if lose.get(name, 0) > 0:
+                lose[name] -= 1
+                if lose[name] == 0:
+                    del lose[name]
+                entry["result"] = "answer_lost"
+                if outcome is not None:
+                    outcome["lost"] = True
         return 200, {"data": data, "extensions": ext}, {}
 
     def _throttled(self, requested):
@@ -1108,8 +1121,9 @@ class Sim:
         with self.lock:
             self.call_counts[name] = self.call_counts.get(name, 0) + 1
             v = json.dumps(variables, ensure_ascii=False)[:500] if variables is not None else None
-            self.calls.append({"operation": name, "version": version, "variables": v, "at": time.time(),
-                               "result": "ok"})
+            entry = {"operation": name, "version": version, "variables": v, "at": time.time(), "result": "ok"}
+            self.calls.append(entry)
+            return entry
 
     def _log_call_result(self, result):
         if self.calls:
@@ -1478,6 +1492,14 @@ class Sim:
                     raise ValueError("%s must be within 0..1" % k)
                 if k == "latency_ms" and not 0 <= float(v) <= 60000:
                     raise ValueError("latency_ms must be within 0..60000")
+                if k == "lose_answer":
+                    if not isinstance(v, dict) or not all(
+                            isinstance(op, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                            for op, n in v.items()):
+                        raise ValueError("lose_answer: {\"OperationName\": count >= 0, ...}")
+                    v = {op: n for op, n in v.items() if n > 0}
+                if k == "lose_answer_hang_s" and not 0 <= float(v) <= 600:
+                    raise ValueError("lose_answer_hang_s must be within 0..600")
                 if k == "already_completed" and v not in ("error", "error_with_draft", "success"):
                     raise ValueError("already_completed: error, error_with_draft or success")
                 if k == "throttle_status" and int(v) not in (200, 429):
@@ -1543,6 +1565,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         if self.verbose:
             sys.stderr.write("sim: " + (fmt % args) + "\n")
+
+    def _close_without_answer(self):
+        """Closes the connection without a byte of response."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(2)
+        except OSError:
+            pass
 
     def _send(self, status, body, headers=None):
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -1623,12 +1653,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fault == "reset":
-            self.close_connection = True
-            try:
-                self.connection.shutdown(2)
-            except OSError:
-                pass
-            return
+            return self._close_without_answer()
         if fault == "429":
             return self._send(429, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]},
                               {"Retry-After": str(sim.settings["retry_after"])})
@@ -1649,7 +1674,15 @@ class Handler(BaseHTTPRequestHandler):
                 status, body, headers = sim._throttled(1)
                 sim.bucket["available"] = saved
             return self._send(status, body, headers)
-        status, body, headers = sim.graphql(payload, version)
+        outcome = {}
+        status, body, headers = sim.graphql(payload, version, outcome)
+        if outcome.get("lost"):
+            # Performed, but the answer never arrives: hold the connection (a client timeout or
+            # a client killed meanwhile), then close it without a byte of response.
+            hang = float(sim.settings["lose_answer_hang_s"])
+            if hang > 0:
+                sim.stop_event.wait(hang)
+            return self._close_without_answer()
         if body.get("errors"):
             code = (body["errors"][0].get("extensions") or {}).get("code")
             with sim.lock:

@@ -447,6 +447,71 @@ class TestLimitsAndFaults(SimCase):
                       {"X-Shopify-Access-Token": TOKEN}, timeout=0.3)
 
 
+    def test_rate_timeout_hangs_every_call_then_closes(self):
+        self.ctl("POST", "faults", {"rate_timeout": 1.0, "hang_s": 0.3})
+        for _ in range(2):  # a rate, not a queue: every call while it is set
+            t0 = time.monotonic()
+            with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+                self.gql(doc("CompaniesPage"))
+            self.assertGreaterEqual(time.monotonic() - t0, 0.28)
+        _, state = self.ctl("GET", "state")
+        self.assertEqual([c["result"] for c in state["calls"]["log"]], ["fault:timeout"] * 2)
+        self.assertNotIn("CompaniesPage", state["calls"]["counts"], "the operation never ran")
+        self.ctl("POST", "faults", {"rate_timeout": 0})
+        self.assertEqual(self.gql(doc("CompaniesPage"))[0], 200)
+        self.assertEqual(self.ctl("POST", "faults", {"rate_timeout": 1.5})[0], 400)
+
+    def test_lose_answer_performs_the_call_then_closes(self):
+        status, out = self.ctl("POST", "faults", {"lose_answer": {"DraftOrderComplete": 1}})
+        self.assertEqual((status, out["lose_answer"]), (200, {"DraftOrderComplete": 1}))
+        # Other operations are answered.
+        _, _, f = self.gql(doc("DraftOrderFetch"), {"id": D1})
+        self.assertEqual(f["data"]["draftOrder"]["status"], "OPEN")
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            self.gql(doc("DraftOrderComplete"), {"id": D1})
+        # ... but it happened: an order, the completion webhook, the count.
+        _, state = self.ctl("GET", "state")
+        c = state["completions"]["890612572568261625"]
+        self.assertEqual((c["calls"], c["completed"]), (1, 1))
+        self.assertEqual(len(state["orders"]), 1)
+        self.assertEqual(state["calls"]["log"][-1]["result"], "answer_lost")
+        self.assertEqual(state["settings"]["lose_answer"], {}, "used up")
+        self.assertEqual(json.loads(self.receiver.wait(1)[0]["body"])["status"], "completed")
+        # The retry is answered: already completed, no second order.
+        _, _, body = self.gql(doc("DraftOrderComplete"), {"id": D1})
+        self.assertEqual(body["data"]["draftOrderComplete"]["userErrors"][0]["message"], "This order has been paid")
+        _, state = self.ctl("GET", "state")
+        c = state["completions"]["890612572568261625"]
+        self.assertEqual((c["calls"], c["completed"], c["already_completed"]), (2, 1, 1))
+        self.assertEqual(len(state["orders"]), 1)
+        # A call refused before it runs (THROTTLED) is answered and does not use the switch up.
+        self.ctl("POST", "faults", {"lose_answer": {"DraftOrderFetch": 2}})
+        self.ctl("POST", "bucket", {"available": 0})
+        _, _, body = self.gql(doc("DraftOrderFetch"), {"id": D1})
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "THROTTLED")
+        self.assertEqual(self.ctl("GET", "faults")[1]["lose_answer"], {"DraftOrderFetch": 2})
+        self.ctl("POST", "faults", {"lose_answer": {}})
+        # Bad values.
+        for bad in ({"lose_answer": {"DraftOrderComplete": -1}}, {"lose_answer": ["DraftOrderComplete"]},
+                    {"lose_answer": {"DraftOrderComplete": "1"}}, {"lose_answer_hang_s": -1}):
+            self.assertEqual(self.ctl("POST", "faults", bad)[0], 400, bad)
+
+    def test_lose_answer_hang_holds_the_connection(self):
+        self.ctl("POST", "faults", {"lose_answer": {"DraftOrderComplete": 2}, "lose_answer_hang_s": 0.5})
+        t0 = time.monotonic()
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            self.gql(doc("DraftOrderComplete"), {"id": D1})
+        self.assertGreaterEqual(time.monotonic() - t0, 0.45)
+        # A client that gives up first: its timeout, yet the draft is completed.
+        self.ctl("POST", "faults", {"lose_answer_hang_s": 5})
+        with self.assertRaises(OSError):  # socket.timeout is an OSError
+            self.http("POST", "/admin/api/2026-01/graphql.json",
+                      {"query": doc("DraftOrderComplete"), "variables": {"id": D2}},
+                      {"X-Shopify-Access-Token": TOKEN}, timeout=0.3)
+        _, state = self.ctl("GET", "state")
+        self.assertEqual(state["completions"]["890612572568261626"]["completed"], 1)
+        self.assertEqual(len(state["orders"]), 2)
+
     def test_latency_delays_every_answer(self):
         self.ctl("POST", "faults", {"latency_ms": 400})
         try:
@@ -640,6 +705,52 @@ class TestWebhooks(SimCase):
         _, state = self.ctl("GET", "state")
         fates = {e["webhook_id"]: e["fate"] for e in state["webhooks"]["events"]}
         self.assertEqual(fates[dropped["webhook_id"]], "dropped")
+
+    def test_drop_rate(self):
+        self.ctl("POST", "webhooks", {"drop_rate": 1.0})
+        made = [self.create() for _ in range(3)]
+        self.idle()
+        time.sleep(0.1)
+        self.assertEqual(self.receiver.requests, [])
+        _, state = self.ctl("GET", "state")
+        fates = {e["webhook_id"]: e["fate"] for e in state["webhooks"]["events"]}
+        self.assertEqual([fates[m["webhook_id"]] for m in made], ["dropped"] * 3)
+        self.ctl("POST", "webhooks", {"drop_rate": 0})
+        kept = self.create()
+        reqs = self.receiver.wait(1)
+        self.assertEqual(reqs[0]["headers"]["x-shopify-webhook-id"], kept["webhook_id"])
+
+    def test_duplicate_rate(self):
+        self.ctl("POST", "webhooks", {"duplicate_rate": 1.0})
+        a, b = self.create(), self.create()
+        reqs = self.receiver.wait(4)
+        self.idle()
+        self.assertEqual(len(self.receiver.requests), 4)
+        ids = [r["headers"]["x-shopify-webhook-id"] for r in reqs]
+        self.assertEqual(sorted(ids), sorted([a["webhook_id"]] * 2 + [b["webhook_id"]] * 2))
+        _, state = self.ctl("GET", "state")
+        self.assertEqual([e["duplicated"] for e in state["webhooks"]["events"]], [True, True])
+        self.ctl("POST", "webhooks", {"duplicate_rate": 0})
+        self.create()
+        self.receiver.wait(5)
+        self.idle()
+        self.assertEqual(len(self.receiver.requests), 5)
+
+    def test_delay_ms_holds_each_delivery(self):
+        self.ctl("POST", "webhooks", {"delay_ms": 800})
+        t0 = time.monotonic()
+        out = self.create()
+        _, state = self.ctl("GET", "state")
+        self.assertEqual(state["webhooks"]["queued"], 1, "waiting for its delay")
+        self.assertEqual(self.receiver.requests, [])
+        reqs = self.receiver.wait(1, timeout=5)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.75)
+        self.assertEqual(reqs[0]["headers"]["x-shopify-webhook-id"], out["webhook_id"])
+        self.ctl("POST", "webhooks", {"delay_ms": 0})
+        t0 = time.monotonic()
+        self.create()
+        self.receiver.wait(2, timeout=5)
+        self.assertLess(time.monotonic() - t0, 0.75)
 
     def test_retry_on_error_and_timeout_keeps_the_webhook_id(self):
         self.ctl("POST", "webhooks", {"backoff_ms": 50, "timeout_s": 0.3, "max_attempts": 4})
@@ -928,6 +1039,22 @@ class TestProcess(unittest.TestCase):
             self.assertEqual(made["total"], "397.82")  # 259.80 + 74.50 + 49.36 + 14.16 (VAT per line)
             self.assertEqual(run("update", made["name"], "--note", "bitte prüfen")["note"], "bitte prüfen")
             self.assertEqual(run("complete", made["name"])["status"], "completed")
+            gone = run("show", "#D112")
+            out = run("delete", "#D112")
+            self.assertEqual((out["id"], out["deleted"]), (gone["id"], True))
+            self.assertRegex(out["webhook_id"], r"^[0-9a-f-]{36}$")
+            self.assertTrue([d for d in run("list") if d["id"] == gone["id"]][0]["deleted"])
+            events = run("state")["webhooks"]["events"]
+            self.assertEqual((events[-1]["topic"], events[-1]["webhook_id"]),
+                             ("draft_orders/delete", out["webhook_id"]))
+            for args in (("show", "#D112"), ("delete", "#D112"), ("delete", made["name"])):
+                r = subprocess.run(cli + list(args), capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 1, args)  # deleted, deleted, completed
+            lose = run("faults", "--lose-answer", "DraftOrderComplete", "--lose-answer", "TagsAdd:2",
+                       "--lose-answer-hang-s", "1.5")
+            self.assertEqual((lose["lose_answer"], lose["lose_answer_hang_s"]),
+                             ({"DraftOrderComplete": 1, "TagsAdd": 2}, 1.5))
+            self.assertEqual(run("faults", "--clear")["lose_answer"], {})
             self.assertEqual(run("faults", "--rate-429", "0.5")["rate_429"], 0.5)
             self.assertEqual(run("webhooks", "--duplicate-next", "1")["duplicate_next"], 1)
             self.assertEqual(run("bucket", "--available", "0")["currentlyAvailable"], 0.0)
