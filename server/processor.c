@@ -607,6 +607,33 @@ static srv_proc_result handle_data_request(srv_app *app, db_conn *c, const srv_s
 
 /* ---------------------------------------------------------------- dispatch */
 
+/*
+ * The erasure of personal data (store_redact_*) scrubs inbox deliveries; one still to be
+ * processed keeps what handle() reads from it below, and nothing else: a draft or order topic
+ * its "id", a company topic the company's id (for company_of: "id" on the companies/ topics, else
+ * "company_id"). The compliance topics and app/uninstalled need nothing once the person or the
+ * shop is erased (a data request of an erased customer finds nothing to export). So a pending
+ * delivery is processed as before, without Shopify's copy of the customer (email, name,
+ * addresses) in its body.
+ */
+static char *inbox_scrub(const char *topic, const char *body) {
+    json_t *in = json_loads(body, 0, NULL), *out = NULL;
+    char *text;
+    if (in == NULL)
+        return NULL; /* not JSON: handle() fails it either way */
+    if (strncmp(topic, "draft_orders/", 13) == 0 || strcmp(topic, "orders/cancelled") == 0) {
+        out = json_pack("{s:I}", "id", (json_int_t)body_id(in, "id"));
+    } else if (strncmp(topic, "compan", 6) == 0) {
+        json_int_t company = (json_int_t)company_of(topic, in);
+        out = company != 0 ? json_pack("{s:I,s:I}", "id", company, "company_id", company)
+                           : json_object();
+    }
+    json_decref(in);
+    text = out != NULL ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    return text;
+}
+
 static srv_proc_result handle(srv_app *app, db_conn *c, srv_webhook *w, char *err, size_t errlen) {
     json_error_t jerr;
     json_t *body = json_loads(w->body, 0, &jerr);
@@ -663,7 +690,7 @@ static srv_proc_result handle(srv_app *app, db_conn *c, srv_webhook *w, char *er
     } else if (strcmp(t, "customers/redact") == 0) {
         const char *email =
             json_string_value(json_object_get(json_object_get(body, "customer"), "email"));
-        rc = email ? store_redact_customer(c, shop.id, email, &rows) : SRV_OK;
+        rc = email ? store_redact_customer(c, shop.id, email, inbox_scrub, &rows) : SRV_OK;
         snprintf(err, errlen, "%lld rows redacted", (long long)rows);
         res = rc == SRV_OK ? SRV_PROC_DONE : SRV_PROC_RETRY;
     } else if (strcmp(t, "shop/redact") == 0) {
@@ -671,7 +698,7 @@ static srv_proc_result handle(srv_app *app, db_conn *c, srv_webhook *w, char *er
         rc = shop.uninstalled_at != 0 ? SRV_OK
                                       : store_shop_set_uninstalled(c, shop.id, store_now_ms());
         if (rc == SRV_OK)
-            rc = store_redact_shop(c, shop.id, &rows);
+            rc = store_redact_shop(c, shop.id, inbox_scrub, &rows);
         snprintf(err, errlen, "%lld rows redacted", (long long)rows);
         res = rc == SRV_OK ? SRV_PROC_DONE : SRV_PROC_RETRY;
     }

@@ -107,12 +107,20 @@ int store_sync_get(db_conn *c, int64_t shop_id, const char *kind, int64_t *out_a
 int store_sync_set(db_conn *c, int64_t shop_id, const char *kind, int64_t at);
 
 /* ---- privacy (Shopify's compliance webhooks) ---- */
+/* What an inbox delivery of @p topic that is still to be processed keeps of its @p body when
+ * personal data in it is erased: only what its processing reads, as a new heap string (free()),
+ * or NULL when it needs nothing. */
+typedef char *(*srv_inbox_scrub_fn)(const char *topic, const char *body);
 /* Erases the personal data of one customer (by email) of a shop: users are anonymized and
- * deactivated, order contact emails and audit labels cleared; amounts and counts stay.
+ * deactivated, order contact emails and audit labels cleared, inbox deliveries that mention the
+ * customer scrubbed (those still to be processed keep what @p scrub keeps; NULL: nothing), mail
+ * jobs to them emptied and never sent, other jobs' mentions replaced; amounts and counts stay.
  * *out_rows (may be NULL) gets the number of rows changed. */
-int store_redact_customer(db_conn *c, int64_t shop_id, const char *email, int64_t *out_rows);
-/* The same for every customer of the shop (shop/redact). */
-int store_redact_shop(db_conn *c, int64_t shop_id, int64_t *out_rows);
+int store_redact_customer(db_conn *c, int64_t shop_id, const char *email, srv_inbox_scrub_fn scrub,
+                          int64_t *out_rows);
+/* The same for every customer of the shop (shop/redact): every inbox delivery and job of the
+ * shop. */
+int store_redact_shop(db_conn *c, int64_t shop_id, srv_inbox_scrub_fn scrub, int64_t *out_rows);
 
 /* ---- companies and locations (from Shopify) ---- */
 typedef struct srv_company {

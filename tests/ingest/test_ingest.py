@@ -814,6 +814,15 @@ class TestCompliance(IngestCase):
             cls.my_drafts = [D1, D1 + 1, d["id"]]
             wait_until(lambda: cls.store.scalar("SELECT count(*) FROM orders") == 4, 20,
                        msg="the webhook's order")
+            # The first company sync (3 s after the start) writes the people again as Shopify
+            # (the simulator) has them: done before anything is erased, it cannot bring back an
+            # erased customer in the middle of a test.
+            def company_sync_done():
+                n, done = cls.store.rows(
+                    "SELECT count(*), SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) FROM "
+                    "webhook_inbox WHERE webhook_id LIKE 'company-sync:%'")[0]
+                return int(n) > 0 and int(n) == int(done)
+            wait_until(company_sync_done, 20, msg="the first company sync")
         except AssertionError as e:
             cls.seed_error = "%s\n%s" % (e, "\n".join(cls.server.log_lines()[-20:]))
         else:
@@ -845,6 +854,53 @@ class TestCompliance(IngestCase):
                                 "ORDER BY shopify_draft_id" % ", ".join(map(str, self.my_drafts)),
                                 ["public_id", "name", "gross", "net", "goods", "state", "email"])
 
+    def like(self, email):
+        return q("%" + email.lower() + "%")
+
+    def holding(self, email):
+        """Rows of webhook_inbox and jobs (any topic, kind, status) that still hold @email."""
+        inbox = self.store.rows("SELECT topic, status, body FROM webhook_inbox WHERE lower(body) "
+                                "LIKE %s" % self.like(email))
+        jobs = self.store.rows("SELECT kind, status, payload, last_error FROM jobs WHERE "
+                               "lower(payload) LIKE %s OR lower(COALESCE(last_error, '')) LIKE %s"
+                               % (self.like(email), self.like(email)))
+        return inbox + jobs
+
+    def later_ms(self):
+        return int(time.time() * 1000) + 3600 * 1000  # due only in an hour: the row waits
+
+    def add_mail_job(self, key, to, actor="Shopify", status="queued"):
+        """A mail job as notify.c writes it; id."""
+        payload = json.dumps({"template": "received", "to": [{"email": to, "name": "Bernd"}],
+                              "lang": "de",
+                              "vars": {"order_name": "#D9", "actor": actor,
+                                       "recipient_name": "Bernd"}}, separators=(",", ":"))
+        self.store.rows("INSERT INTO jobs (shop_id, kind, payload, idempotency_key, status, "
+                        "max_attempts, run_at, last_error, created_at, updated_at) VALUES "
+                        "((SELECT id FROM shops WHERE domain = %s), 'email', %s, %s, %s, 16, %d, "
+                        "%s, 1, 1)" % (q(SHOP), q(payload), q(key), q(status), self.later_ms(),
+                                       q("550 no mailbox <%s>" % to) if status == "dead"
+                                       else "NULL"))
+        return self.store.scalar("SELECT id FROM jobs WHERE idempotency_key = %s" % q(key))
+
+    def add_delivery(self, topic, body, status="pending"):
+        """An inbox row still to be processed (pending, or claimed by a processor that hangs);
+        its webhook id."""
+        wid = "redact-test-" + uuid.uuid4().hex
+        self.store.rows("INSERT INTO webhook_inbox (webhook_id, shop_domain, topic, body, status, "
+                        "next_attempt_at, locked_until, received_at) VALUES (%s, %s, %s, %s, %s, "
+                        "%d, %d, 1)" % (q(wid), q(SHOP), q(topic), q(json.dumps(body)), q(status),
+                                        self.later_ms(), self.later_ms()))
+        return wid
+
+    def job(self, job_id):
+        return self.store.dicts("SELECT status, payload, last_error FROM jobs WHERE id = %d"
+                                % job_id, ["status", "payload", "last_error"])[0]
+
+    def totals(self):
+        return self.store.rows("SELECT count(*), SUM(shop_gross), SUM(shop_net), SUM(shop_goods) "
+                               "FROM orders")
+
     def test_1_data_request_writes_the_export(self):
         rid = 424242
         mine = self.mine()
@@ -866,9 +922,32 @@ class TestCompliance(IngestCase):
                          sorted(o["name"] for o in mine))
 
     def test_2_customers_redact_erases_the_email_keeping_orders(self):
-        before = self.mine()
-        self.send("customers/redact", self.fixture("compliance_customers_redact.json",
-                                                   email=self.EMAIL.upper()))
+        before, totals = self.mine(), self.totals()
+        # Work still to do when the erasure comes (checked in test_3): mails to the customer
+        # (waiting, and dead), a mail to someone else naming them, a draft webhook waiting and a
+        # company webhook claimed by a processor that hangs, both carrying Shopify's copy of them.
+        cls = type(self)
+        cls.job_to = self.add_mail_job("redact-test:to", self.EMAIL)
+        cls.job_dead = self.add_mail_job("redact-test:dead", self.EMAIL, status="dead")
+        cls.job_other = self.add_mail_job("redact-test:other", "genehmiger@example.com",
+                                          actor=self.EMAIL)
+        cls.pending_draft = self.add_delivery("draft_orders/update", {
+            "id": 4711, "email": self.EMAIL, "note": "Rückfragen an %s." % self.EMAIL,
+            "customer": {"id": 1, "email": self.EMAIL, "first_name": "Bernd"}})
+        cls.claimed_company = self.add_delivery("company_contacts/update", {
+            "id": 99, "company": {"admin_graphql_api_id": "gid://shopify/Company/777"},
+            "customer": {"email": self.EMAIL.upper(), "phone": "+49 30 1234567"}},
+            status="processing")
+        self.assertTrue(self.holding(self.EMAIL))
+        # A login code the customer asked for (its row holds the address).
+        r = self.server.request("POST", "/api/auth/request-code",
+                                {"Content-Type": "application/json"},
+                                json.dumps({"email": self.EMAIL}).encode())
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(self.store.scalar("SELECT count(*) FROM login_codes WHERE email = %s"
+                                           % q(self.EMAIL)), 1)
+        cls.redact_wid = self.send("customers/redact", self.fixture(
+            "compliance_customers_redact.json", email=self.EMAIL.upper()))["webhook_id"]
         self.assertEqual(self.store.scalar("SELECT count(*) FROM users WHERE lower(email) = %s"
                                            % q(self.EMAIL)), 0)
         after = self.mine()
@@ -877,6 +956,7 @@ class TestCompliance(IngestCase):
             self.assertEqual(a["email"], "")
             self.assertEqual({k: a[k] for k in ("public_id", "gross", "net", "goods", "state")},
                              {k: b[k] for k in ("public_id", "gross", "net", "goods", "state")})
+        self.assertEqual(self.totals(), totals, "amounts and counts are kept")
         # Nobody else was touched.
         self.assertEqual(self.store.scalar("SELECT count(*) FROM users WHERE email = "
                                            "'genehmiger@example.com'"), 1)
@@ -884,7 +964,8 @@ class TestCompliance(IngestCase):
                                            "shopify_draft_id = %d" % (D1 + 2)),
                          "genehmiger@example.com")
         # The email is nowhere in the people and order tables any more.
-        for table, col in (("users", "email"), ("users", "name"), ("orders", "contact_email"),
+        for table, col in (("users", "email"), ("users", "name"), ("login_codes", "email"),
+                           ("orders", "contact_email"),
                            ("orders", "lines_json"), ("orders", "note"),
                            ("audit_events", "actor_label"), ("audit_events", "note"),
                            ("audit_events", "data_json")):
@@ -893,14 +974,45 @@ class TestCompliance(IngestCase):
             self.assertEqual(n, 0, "%s.%s still holds %s" % (table, col, self.EMAIL))
 
     def test_3_customers_redact_leaves_no_copy_in_the_webhook_inbox(self):
-        # "erases that email everywhere": the inbox keeps the raw bodies of processed
-        # webhooks, and Shopify's draft bodies carry the customer's email (and name).
-        rows = self.store.rows("SELECT topic, status FROM webhook_inbox WHERE "
-                               "lower(body) LIKE %s AND topic LIKE 'draft_orders/%%'"
-                               % q("%" + self.EMAIL + "%"))
-        self.assertEqual(rows, [], "processed draft webhook bodies still hold the redacted email")
+        # "erases that email everywhere": the inbox keeps the raw bodies of webhooks (Shopify's
+        # draft bodies carry the customer's email and name; the redact delivery its email and
+        # phone), and mail jobs their recipient's address and name: in no topic, kind or status.
+        self.assertEqual(self.holding(self.EMAIL), [], "the redacted email is still stored")
+        own = self.inbox(self.redact_wid)[0]
+        self.assertEqual((own["status"], json.loads(own["body"])), ("done", {"redacted": True}))
+        for phone in ("555-625-1199", "1234567"):  # the redact body's, the company body's
+            self.assertEqual(self.store.rows("SELECT topic FROM webhook_inbox WHERE body LIKE %s"
+                                             % q("%" + phone + "%")), [], phone)
+        # What is still to be processed keeps what its processing reads.
+        draft = self.inbox(self.pending_draft)[0]
+        self.assertEqual((draft["status"], json.loads(draft["body"])), ("pending", {"id": 4711}))
+        company = self.inbox(self.claimed_company)[0]
+        self.assertEqual(json.loads(company["body"]).get("company_id"), 777, company)
+        # ... and is processed as before.
+        self.store.rows("UPDATE webhook_inbox SET next_attempt_at = 0 WHERE webhook_id = %s"
+                        % q(self.pending_draft))
+        self.wait_inbox_done(self.pending_draft)
+        # A mail to the customer is never sent (also not a dead one retried by staff); a mail
+        # to someone else is still due, without the customer's address.
+        for job_id in (self.job_to, self.job_dead):
+            j = self.job(job_id)
+            self.assertEqual((j["status"], json.loads(j["payload"])), ("done", {"redacted": True}))
+            self.assertIn("erased", j["last_error"])
+        other = self.job(self.job_other)
+        self.assertEqual(other["status"], "queued")
+        payload = json.loads(other["payload"])
+        self.assertEqual(payload["to"], [{"email": "genehmiger@example.com", "name": "Bernd"}])
+        self.assertEqual(payload["vars"]["actor"], "redacted")
 
     def test_4_shop_redact_erases_all(self):
+        emails = [e for (e,) in self.store.rows("SELECT email FROM users")
+                  if not e.startswith("redacted-")] + [self.EMAIL]
+        self.assertIn("genehmiger@example.com", emails)
+        totals = self.totals()
+        waiting = self.add_mail_job("redact-test:shop", "genehmiger@example.com")
+        pending = self.add_delivery("draft_orders/update", {
+            "id": 4712, "email": "genehmiger@example.com",
+            "customer": {"email": "genehmiger@example.com", "first_name": "Gerda"}})
         # A company sync in flight (it fetched before the erasure, it writes after it) must not
         # bring the people back: Shopify answers the sync's call 2 s late, and shop/redact is
         # processed meanwhile by the other processor thread.
@@ -921,6 +1033,15 @@ class TestCompliance(IngestCase):
         self.assertEqual(self.store.scalar("SELECT count(*) FROM users WHERE active = 1"), 0)
         self.assertEqual(self.store.scalar("SELECT count(*) FROM orders WHERE contact_email <> ''"), 0)
         self.assertEqual(self.store.scalar("SELECT count(*) FROM orders"), 4, "orders are kept")
+        self.assertEqual(self.totals(), totals, "amounts are kept")
+        # No address of the shop's people is left in the inbox or the jobs, and no job of the
+        # shop is still to run.
+        for email in emails:
+            self.assertEqual(self.holding(email), [], "%s is still stored" % email)
+        self.assertEqual(self.store.rows("SELECT kind, status FROM jobs WHERE status <> 'done'"),
+                         [])
+        self.assertEqual(self.job(waiting)["payload"], '{"redacted":true}')
+        self.assertEqual(json.loads(self.inbox(pending)[0]["body"]), {"id": 4712})
 
 
 # ================================================================ GraphQL faults
