@@ -253,6 +253,22 @@ static int listen_ok(const char *v) {
            isdigit((unsigned char)colon[1]);
 }
 
+/* A shop's myshopify domain: "name.myshopify.com", name of lower-case letters, digits and inner
+ * hyphens (what Shopify assigns); no scheme, path or port. */
+static int shop_domain_ok(const char *v) {
+    static const char suffix[] = ".myshopify.com";
+    size_t n = strlen(v), k = sizeof(suffix) - 1, i;
+    if (n <= k || strcmp(v + n - k, suffix) != 0)
+        return 0;
+    for (i = 0; i < n - k; i++) {
+        char ch = v[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              (ch == '-' && i > 0 && i + 1 < n - k)))
+            return 0;
+    }
+    return 1;
+}
+
 static int load(srv_config *cfg, const char *file, char *err, size_t errlen) {
     size_t i;
     memset(cfg, 0, sizeof(*cfg));
@@ -280,6 +296,13 @@ static int load(srv_config *cfg, const char *file, char *err, size_t errlen) {
     if (!listen_ok(cfg->listen)) {
         snprintf(err, errlen, "B2B_LISTEN: '%s' is not host:port with a port from 0 to 65535",
                  cfg->listen);
+        return -1;
+    }
+    if (*cfg->shopify_shop != '\0' && !shop_domain_ok(cfg->shopify_shop)) {
+        snprintf(err, errlen,
+                 "B2B_SHOPIFY_SHOP: '%s' is not a shop domain like name.myshopify.com (no "
+                 "https://, no path)",
+                 cfg->shopify_shop);
         return -1;
     }
     if (*cfg->smtp_url != '\0' && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&

@@ -193,6 +193,13 @@ class TestCommandLine(ServerTestCase):
         p = H.run_cli([], self.base_env(B2B_LOG_LEVEL="loud"), self.tmpdir, timeout=10)
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("B2B_LOG_LEVEL", p.stderr)
+        # The shop is a bare myshopify domain: a URL would make https://https://... at call time.
+        for value in ("https://altruan.myshopify.com", "altruan.myshopify.com/admin",
+                      "Altruan.myshopify.com", "altruan.de", ".myshopify.com",
+                      "-altruan.myshopify.com", "altruan.myshopify.com:443"):
+            p = H.run_cli([], self.base_env(B2B_SHOPIFY_SHOP=value), self.tmpdir, timeout=10)
+            self.assertEqual(p.returncode, 2, (value, p.stderr))
+            self.assertIn("B2B_SHOPIFY_SHOP: '%s'" % value, p.stderr)
 
     def test_bad_listen_address_is_refused(self):
         # A bad B2B_LISTEN is a bad setting value: exit 2, never a listener on another port.

@@ -682,6 +682,29 @@ static int throttled_answers(void) {
     return n;
 }
 
+/* Without an api_version the client speaks 2026-01 (SHOPIFY.md: one setting, this default). */
+START_TEST(test_default_api_version) {
+    shopify_client_options o = options();
+    shopify_client *c;
+    shopify_draft d;
+    shopify_error err;
+    json_t *state, *log;
+    o.access_token = STATIC;
+    o.api_version = NULL;
+    c = make(o);
+    ck_assert_int_eq(shopify_draft_fetch(c, D1, &d, &err), 0);
+    shopify_draft_free(&d);
+    state = sim_ctl("GET", "/_sim/state", NULL);
+    log = json_object_get(json_object_get(state, "calls"), "log");
+    ck_assert_int_ge(json_array_size(log), 1);
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(log, json_array_size(log) - 1), "version")),
+                     "2026-01");
+    json_decref(state);
+    shopify_client_free(c);
+}
+END_TEST
+
 START_TEST(test_throttled_waits) {
     shopify_client *c = client_static();
     shopify_client_stats st;
@@ -969,6 +992,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_throttled_waits);
     tcase_add_test(tc, test_bucket_prevents_throttling);
     tcase_add_test(tc, test_bucket_knows_unseen_operations);
+    tcase_add_test(tc, test_default_api_version);
     tcase_add_test(tc, test_429_retry_after);
     tcase_add_test(tc, test_5xx_retried);
     tcase_add_test(tc, test_timeout_retried);
