@@ -894,6 +894,44 @@ int shopify_drafts_updated_since(shopify_client *c, int64_t since_ms, const char
     return 0;
 }
 
+int shopify_drafts_exist(shopify_client *c, const int64_t *ids, size_t count, int *exists,
+                         shopify_error *err) {
+    json_t *vars, *gids, *data = NULL, *nodes;
+    size_t i;
+    int rc;
+    char gid[64];
+
+    shopify_error_clear(err);
+    if (c == NULL || (count > 0 && (ids == NULL || exists == NULL)) || count > SHOPIFY_EXIST_MAX)
+        return set_err(err, SHOPIFY_EINVAL, "%s", "invalid argument");
+    if (count == 0)
+        return 0;
+    gids = json_array();
+    for (i = 0; gids != NULL && i < count; i++) {
+        if (json_array_append_new(
+                gids, json_string(shopify_gid(gid, sizeof(gid), "DraftOrder", ids[i]))) != 0) {
+            json_decref(gids);
+            gids = NULL;
+        }
+    }
+    vars = gids != NULL ? json_pack("{s:o}", "ids", gids) : NULL;
+    if (vars == NULL)
+        return nomem(err);
+    rc = shopify_graphql(c, "DraftOrdersExist", vars, &data, err);
+    json_decref(vars);
+    if (rc != 0)
+        return rc;
+    nodes = json_object_get(data, "nodes");
+    if (!json_is_array(nodes) || json_array_size(nodes) != count) {
+        json_decref(data);
+        return set_err(err, SHOPIFY_EPROTOCOL, "%s", "nodes: not one answer per id");
+    }
+    for (i = 0; i < count; i++)
+        exists[i] = object_id(json_array_get(nodes, i)) == ids[i];
+    json_decref(data);
+    return 0;
+}
+
 int shopify_companies_page(shopify_client *c, const char *cursor, shopify_company_page *out,
                            shopify_error *err) {
     json_t *vars, *data = NULL, *conn, *nodes, *n;

@@ -197,6 +197,14 @@ int shopify_drafts_updated_since(shopify_client *client, int64_t since_ms, const
                                  shopify_draft_page *out, shopify_error *err);
 void shopify_draft_page_free(shopify_draft_page *page);
 
+/* At most this many ids per shopify_drafts_exist call. */
+#define SHOPIFY_EXIST_MAX 50
+
+/* Which of the drafts @p ids (at most SHOPIFY_EXIST_MAX) still exist in the shop: exists[i] is 1
+ * or 0 (deleted). */
+int shopify_drafts_exist(shopify_client *client, const int64_t *ids, size_t count, int *exists,
+                         shopify_error *err);
+
 /* One page (50) of the shop's companies after @p cursor (NULL for the first page). */
 int shopify_companies_page(shopify_client *client, const char *cursor, shopify_company_page *out,
                            shopify_error *err);

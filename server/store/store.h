@@ -263,6 +263,10 @@ int store_order_insert(db_conn *c, srv_order *o);
 int store_order_get(db_conn *c, int64_t shop_id, const char *public_id, srv_order *out);
 int store_order_get_by_id(db_conn *c, int64_t id, srv_order *out);
 int store_order_get_by_draft(db_conn *c, int64_t shop_id, int64_t shopify_draft_id, srv_order *out);
+/* Draft ids of the shop's open approval cases (every state but completed and cancelled) above
+ * @p after_draft_id, ascending, at most @p limit; *out is malloc'd (free() it). */
+int store_order_open_drafts(db_conn *c, int64_t shop_id, int64_t after_draft_id, int limit,
+                            int64_t **out, int *count);
 /* The order a completed draft became, by Shopify's order id (orders/cancelled). */
 int store_order_get_by_shopify_order(db_conn *c, int64_t shop_id, int64_t shopify_order_id,
                                      srv_order *out);

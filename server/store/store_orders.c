@@ -204,6 +204,30 @@ int store_order_get_by_draft(db_conn *c, int64_t shop_id, int64_t shopify_draft_
         out);
 }
 
+int store_order_open_drafts(db_conn *c, int64_t shop_id, int64_t after_draft_id, int limit,
+                            int64_t **out, int *count) {
+    db_param p[] = {db_int(shop_id), db_int(after_draft_id), db_int(limit)};
+    db_result *r = NULL;
+    int i, rc = db_exec(c,
+                        "SELECT shopify_draft_id FROM orders WHERE shop_id = $1 AND "
+                        "shopify_draft_id > $2 AND state NOT IN ('completed', 'cancelled') "
+                        "ORDER BY shopify_draft_id LIMIT $3",
+                        p, 3, &r);
+    *out = NULL;
+    *count = 0;
+    if (rc == DB_OK && db_result_rows(r) > 0) {
+        *out = malloc((size_t)db_result_rows(r) * sizeof(**out));
+        if (*out == NULL)
+            rc = SRV_ERROR;
+        for (i = 0; *out != NULL && i < db_result_rows(r); i++)
+            (*out)[i] = db_result_int(r, i, 0);
+        if (*out != NULL)
+            *count = db_result_rows(r);
+    }
+    db_result_free(r);
+    return rc;
+}
+
 int store_order_get_by_shopify_order(db_conn *c, int64_t shop_id, int64_t shopify_order_id,
                                      srv_order *out) {
     db_param p[] = {db_int(shop_id), db_int(shopify_order_id)};

@@ -580,6 +580,24 @@ class TestDrafts(IngestCase):
         o = self.wait_order(d["id"], lambda o: o["content_version"] == 2, timeout=15)
         self.assertAmounts(o, 87965, 73920, 72930)
 
+    def test_dropped_delete_is_healed_by_reconciliation(self):
+        d = self.create_draft(LINES_A)
+        self.wait_order(d["id"])
+        self.sim.post("/_sim/webhooks", {"drop_next": 1})
+        r = self.sim.post("/_sim/drafts/%d/delete" % d["id"])
+        events = [e for e in self.sim.state()["webhooks"]["events"]
+                  if e["webhook_id"] == r["webhook_id"]]
+        self.assertEqual([e["fate"] for e in events], ["dropped"])
+        o = self.wait_order(d["id"], lambda o: o["state"] == "cancelled", timeout=15)
+        self.assertEqual(self.inbox(r["webhook_id"]), [], "never delivered")
+        self.assertEqual(len(self.inbox("reconcile-gone:%d" % d["id"])), 1)
+        self.assertEqual(self.audit(o["id"])[-1]["event"], "deleted")
+        # Only drafts that are gone from the shop were fed as deleted.
+        deleted = {x["id"]: x["deleted"] for x in self.sim.state()["drafts"]}
+        for (wid,) in self.store.rows("SELECT webhook_id FROM webhook_inbox WHERE webhook_id "
+                                      "LIKE 'reconcile-gone:%'"):
+            self.assertTrue(deleted.get(int(wid.split(":")[1])), wid)
+
     def test_delete_cancels(self):
         d = self.create_draft(LINES_A)
         self.wait_order(d["id"])

@@ -50,6 +50,7 @@ except ImportError:  # pragma: no cover
 KNOWN_OPERATIONS = (
     "DraftOrderFetch",
     "DraftOrdersUpdatedSince",
+    "DraftOrdersExist",
     "DraftOrderComplete",
     "DraftOrderUpdateNote",
     "TagsAdd",
@@ -652,7 +653,19 @@ class Schema:
             _, n = parse_gid(a.get("id"), "CompanyLocation")
             return self.location(n)
 
+        def nodes(a):
+            """nodes(ids:): one answer per id, null for what does not exist (here: drafts)."""
+            out = []
+            for value in a.get("ids") or []:
+                try:
+                    kind, _ = parse_gid(value)
+                except GraphQLError:
+                    kind = None
+                out.append(self.draft(st.draft_by_gid(value)) if kind == "DraftOrder" else None)
+            return out
+
         return Obj("QueryRoot", {
+            "nodes": nodes,
             "draftOrder": lambda a: self.draft(st.draft_by_gid(a.get("id"))),
             "draftOrders": draft_orders,
             "company": company,

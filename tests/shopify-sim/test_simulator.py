@@ -264,6 +264,7 @@ class TestGraphQL(SimCase):
             "CompanyFetch": {"id": "gid://shopify/Company/5001"},
             "CompanyLocationRoles": {"id": "gid://shopify/CompanyLocation/6001"},
             "CompaniesPage": {},
+            "DraftOrdersExist": {"ids": [D1, "gid://shopify/DraftOrder/1"]},
         }
         for f in files:
             name = f[:-8]
@@ -276,6 +277,13 @@ class TestGraphQL(SimCase):
             if isinstance(payload, dict) and "userErrors" in payload:
                 self.assertEqual(payload["userErrors"], [], name)
         self.assertEqual(set(S.KNOWN_OPERATIONS), {f[:-8] for f in files})
+
+    def test_nodes_answers_each_id_null_when_gone(self):
+        _, _, body = self.gql(doc("DraftOrdersExist"), {"ids": [D1, "gid://shopify/DraftOrder/1", D2]})
+        self.assertEqual(body["data"]["nodes"], [{"id": D1}, None, {"id": D2}])
+        self.ctl("POST", "drafts/%s/delete" % D2.rsplit("/", 1)[1])
+        _, _, body = self.gql(doc("DraftOrdersExist"), {"ids": [D1, D2]})
+        self.assertEqual(body["data"]["nodes"], [{"id": D1}, None])
 
     def test_company_fetch_and_roles(self):
         _, _, body = self.gql(doc("CompanyFetch"), {"id": "gid://shopify/Company/5001"})
