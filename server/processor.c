@@ -912,6 +912,37 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
     return SRV_PROC_DONE;
 }
 
+/* shopify.unmark_approved: a draft whose approval was voided by a revision loses the approved
+ * tag (removing a tag it does not have is no error). */
+static srv_proc_result job_unmark_approved(srv_app *app, db_conn *c, json_t *payload, char *err,
+                                           size_t errlen, int64_t *retry_ms) {
+    srv_order o;
+    shopify_error e;
+    char gid[96];
+    const char *tags[1];
+    int rc;
+    memset(&o, 0, sizeof(o));
+    if (app->shopify == NULL) {
+        snprintf(err, errlen, "Shopify is not configured");
+        return SRV_PROC_RETRY;
+    }
+    if (store_order_get_by_id(c, body_id(payload, "order_id"), &o) != SRV_OK ||
+        strcmp(o.state, "approved") == 0 || strcmp(o.state, "completed") == 0) {
+        /* Gone, or approved again meanwhile (the tag is right again). */
+        snprintf(err, errlen, "nothing to unmark");
+        srv_order_clear(&o);
+        return SRV_PROC_DONE;
+    }
+    shopify_gid(gid, sizeof(gid), "DraftOrder", o.shopify_draft_id);
+    srv_order_clear(&o);
+    tags[0] = app->cfg.shopify_tag_approved;
+    rc = shopify_tags_remove(app->shopify, gid, tags, 1, &e);
+    if (rc != 0)
+        return shopify_failure(rc, &e, err, errlen, retry_ms);
+    snprintf(err, errlen, "approved tag removed from %s", gid);
+    return SRV_PROC_DONE;
+}
+
 /* shopify.record_order: the order a completion created gets the approval record and tag. */
 static srv_proc_result job_record_order(srv_app *app, db_conn *c, json_t *payload, char *err,
                                         size_t errlen, int64_t *retry_ms) {
@@ -1006,6 +1037,8 @@ static int run_job(srv_app *app) {
         res = job_complete(app, c, payload, err, sizeof(err), &retry_ms);
     } else if (strcmp(j.kind, "shopify.record_order") == 0)
         res = job_record_order(app, c, payload, err, sizeof(err), &retry_ms);
+    else if (strcmp(j.kind, "shopify.unmark_approved") == 0)
+        res = job_unmark_approved(app, c, payload, err, sizeof(err), &retry_ms);
     else if (strcmp(j.kind, "shopify.request_changes") == 0)
         res = job_request_changes(app, c, payload, err, sizeof(err), &retry_ms);
     else if (strcmp(j.kind, "email") == 0)

@@ -378,15 +378,15 @@ int wf_release(db_conn *c, const srv_shop *shop, srv_order *o, const wf_actor *a
     return rc;
 }
 
-/* An approved order that Shopify completed gets the approval record and tag on the new Order
- * (job shopify.record_order, server/processor.c); one job per order. */
-static int enqueue_record_order(db_conn *c, const srv_order *o) {
+/* A Shopify write-back that follows an event (server/processor.c runs it): @p kind with payload
+ * {"order_id"}, once per @p key. */
+static int enqueue_shopify_job(db_conn *c, const srv_order *o, const char *kind, const char *key) {
     srv_job j;
     char payload[64];
     memset(&j, 0, sizeof(j));
     j.shop_id = o->shop_id;
-    snprintf(j.kind, sizeof(j.kind), "shopify.record_order");
-    snprintf(j.idempotency_key, sizeof(j.idempotency_key), "record_order:%lld", (long long)o->id);
+    snprintf(j.kind, sizeof(j.kind), "%s", kind);
+    snprintf(j.idempotency_key, sizeof(j.idempotency_key), "%s", key);
     snprintf(payload, sizeof(payload), "{\"order_id\":%lld}", (long long)o->id);
     j.payload = payload;
     return store_job_enqueue(c, &j, NULL, NULL);
@@ -485,8 +485,21 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
     json_decref(data);
     if (rc == SRV_OK)
         rc = notify_event(c, shop, o, event, actor, note, now, NULL);
-    if (rc == SRV_OK && event == B2B_EVENT_COMPLETED && !o->completed_without_approval)
-        rc = enqueue_record_order(c, o);
+    /* An approved order that Shopify completed gets the approval record and tag on the new
+     * Order (one job per order); a draft revised after its approval loses the approved tag the
+     * completion job may have set (the approval is void). */
+    if (rc == SRV_OK && event == B2B_EVENT_COMPLETED && !o->completed_without_approval) {
+        char key[64];
+        snprintf(key, sizeof(key), "record_order:%lld", (long long)o->id);
+        rc = enqueue_shopify_job(c, o, "shopify.record_order", key);
+    }
+    if (rc == SRV_OK && event == B2B_EVENT_REVISED &&
+        (from == B2B_STATE_APPROVED || from == B2B_STATE_FAILED)) {
+        char key[64];
+        snprintf(key, sizeof(key), "unmark_approved:%lld:%lld", (long long)o->id,
+                 (long long)o->content_version);
+        rc = enqueue_shopify_job(c, o, "shopify.unmark_approved", key);
+    }
 out:
     json_decref(lines);
     return rc;

@@ -1463,6 +1463,24 @@ class TestCompletionJob(CrashCase):
         self.sim.post("/_sim/faults", {"lose_answer": {}})
         self.release_webhooks_and_settle(d)
 
+    def test_10_revision_after_approval_takes_the_approved_tag_off(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        # Shopify is still calculating the draft: the completion job tags it, then must wait.
+        self.sim.post("/_sim/drafts/%d/ready" % d["id"], {"ready": False, "after_ms": 600000})
+        job = approve_in_portal(self, o)
+        wait_until(lambda: "b2b-approved" in self.sim.draft(d["id"])["tags"],
+                   msg="the approved tag on the draft")
+        self.wait_job(job, lambda j: j["status"] == "queued" and j["attempts"] >= 1,
+                      msg="the completion waiting for the draft")
+        # The shop changes the draft: the approval is void, and so is the tag.
+        self.update_draft(d["id"], lines=LINES_B)
+        self.wait_order(d["id"], lambda o: o["state"] == "draft" and o["content_version"] == 2)
+        wait_until(lambda: "b2b-approved" not in self.sim.draft(d["id"])["tags"],
+                   msg="the approved tag taken off the revised draft")
+        self.wait_job(job, lambda j: j["status"] == "done", timeout=30)
+        self.assertEqual(self.sim.completions(d["id"]).get("completed", 0), 0)
+
 
 if __name__ == "__main__":
     if not H.SERVER_BIN:
