@@ -912,6 +912,35 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
     return SRV_PROC_DONE;
 }
 
+/* The order of a Shopify write-back job (payload {"order_id"}) into @p o, when @p wanted says
+ * it still needs the write-back. Returns -1 then; else the job's result: retry later without
+ * Shopify, done when the order is gone or needs nothing (@p nothing goes to err). */
+static int job_order(srv_app *app, db_conn *c, json_t *payload, srv_order *o,
+                     int (*wanted)(const srv_order *), const char *nothing, char *err,
+                     size_t errlen) {
+    memset(o, 0, sizeof(*o));
+    if (app->shopify == NULL) {
+        snprintf(err, errlen, "Shopify is not configured");
+        return SRV_PROC_RETRY;
+    }
+    if (store_order_get_by_id(c, body_id(payload, "order_id"), o) != SRV_OK || !wanted(o)) {
+        snprintf(err, errlen, "%s", nothing);
+        srv_order_clear(o);
+        return SRV_PROC_DONE;
+    }
+    return -1;
+}
+
+/* Not approved (again) meanwhile, nor completed: the approved tag is wrong. */
+static int approval_void(const srv_order *o) {
+    return strcmp(o->state, "approved") != 0 && strcmp(o->state, "completed") != 0;
+}
+
+/* Completed from an approval: the new Order gets the record. */
+static int approved_order(const srv_order *o) {
+    return o->shopify_order_id != 0 && o->approved_by != 0;
+}
+
 /* shopify.unmark_approved: a draft whose approval was voided by a revision loses the approved
  * tag (removing a tag it does not have is no error). */
 static srv_proc_result job_unmark_approved(srv_app *app, db_conn *c, json_t *payload, char *err,
@@ -920,19 +949,9 @@ static srv_proc_result job_unmark_approved(srv_app *app, db_conn *c, json_t *pay
     shopify_error e;
     char gid[96];
     const char *tags[1];
-    int rc;
-    memset(&o, 0, sizeof(o));
-    if (app->shopify == NULL) {
-        snprintf(err, errlen, "Shopify is not configured");
-        return SRV_PROC_RETRY;
-    }
-    if (store_order_get_by_id(c, body_id(payload, "order_id"), &o) != SRV_OK ||
-        strcmp(o.state, "approved") == 0 || strcmp(o.state, "completed") == 0) {
-        /* Gone, or approved again meanwhile (the tag is right again). */
-        snprintf(err, errlen, "nothing to unmark");
-        srv_order_clear(&o);
-        return SRV_PROC_DONE;
-    }
+    int rc = job_order(app, c, payload, &o, approval_void, "nothing to unmark", err, errlen);
+    if (rc >= 0)
+        return (srv_proc_result)rc;
     shopify_gid(gid, sizeof(gid), "DraftOrder", o.shopify_draft_id);
     srv_order_clear(&o);
     tags[0] = app->cfg.shopify_tag_approved;
@@ -949,18 +968,10 @@ static srv_proc_result job_record_order(srv_app *app, db_conn *c, json_t *payloa
     srv_order o;
     shopify_error e;
     char gid[96];
-    int rc;
-    memset(&o, 0, sizeof(o));
-    if (app->shopify == NULL) {
-        snprintf(err, errlen, "Shopify is not configured");
-        return SRV_PROC_RETRY;
-    }
-    if (store_order_get_by_id(c, body_id(payload, "order_id"), &o) != SRV_OK ||
-        o.shopify_order_id == 0 || o.approved_by == 0) {
-        snprintf(err, errlen, "no approved order with a Shopify order");
-        srv_order_clear(&o);
-        return SRV_PROC_DONE;
-    }
+    int rc = job_order(app, c, payload, &o, approved_order,
+                       "no approved order with a Shopify order", err, errlen);
+    if (rc >= 0)
+        return (srv_proc_result)rc;
     shopify_gid(gid, sizeof(gid), "Order", o.shopify_order_id);
     rc = record_approval(app, c, &o, gid, &e);
     srv_order_clear(&o);
