@@ -508,11 +508,11 @@ run_webhook() {
     # the inbox writer during the measured run: its batches, and where its time went
     commits=$(metric_delta "$name" b2b_inbox_commits_total)
     W_BATCH[$name]=$(awk -v r="$(metric_delta "$name" b2b_inbox_batched_total)" -v c="$commits" \
-        'BEGIN {printf "%.1f", c > 0 ? r / c : 0}')
+        'BEGIN {printf "%.1f", (c > 0 ? r / c : 0)}')
     W_INS_US[$name]=$(awk -v t="$(metric_delta "$name" b2b_inbox_insert_seconds_total)" \
-        -v r="$(metric_delta "$name" b2b_inbox_batched_total)" 'BEGIN {printf "%.1f", r > 0 ? 1e6 * t / r : 0}')
+        -v r="$(metric_delta "$name" b2b_inbox_batched_total)" 'BEGIN {printf "%.1f", (r > 0 ? 1e6 * t / r : 0)}')
     W_COMMIT_MS[$name]=$(awk -v t="$(metric_delta "$name" b2b_inbox_commit_seconds_total)" \
-        -v c="$commits" 'BEGIN {printf "%.2f", c > 0 ? 1e3 * t / c : 0}')
+        -v c="$commits" 'BEGIN {printf "%.2f", (c > 0 ? 1e3 * t / c : 0)}')
     W_BUSY[$name]=$(awk -v a="$(metric_delta "$name" b2b_inbox_insert_seconds_total)" \
         -v b="$(metric_delta "$name" b2b_inbox_commit_seconds_total)" -v s="$duration" \
         'BEGIN {printf "%.0f", 100 * (a + b) / s}')
