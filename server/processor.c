@@ -564,25 +564,65 @@ static srv_proc_result handle_data_request(srv_app *app, db_conn *c, const srv_s
                     (json_int_t)body_id(json_object_get(body, "data_request"), "id"), "email",
                     email, "generated_at", (json_int_t)store_now_ms());
     rc = store_user_get_by_email(c, shop->id, email, &u);
-    if (rc == SRV_OK)
-        json_object_set_new(out, "portal_user",
-                            json_pack("{s:s,s:s,s:s,s:b,s:I}", "email", u.email, "name", u.name,
-                                      "role", u.role, "active", u.active, "created_at",
-                                      (json_int_t)u.created_at));
+    if (rc == SRV_OK) {
+        /* The portal user: the account, where they may act, and what they did. */
+        json_t *pu =
+            json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "email", u.email, "name", u.name, "role",
+                      u.role, "language", u.language, "active", u.active, "created_at",
+                      (json_int_t)u.created_at, "last_login_at", (json_int_t)u.last_login_at);
+        json_t *locs = json_array(), *acts = json_array();
+        int64_t *loc_ids = NULL;
+        int nlocs = 0, i;
+        srv_company co;
+        if (store_company_get(c, u.company_id, &co) == SRV_OK)
+            json_object_set_new(pu, "company", json_string(co.name));
+        if (store_user_locations(c, u.id, &loc_ids, &nlocs) == SRV_OK) {
+            for (i = 0; i < nlocs; i++) {
+                srv_location l;
+                if (store_location_get(c, loc_ids[i], &l) == SRV_OK)
+                    json_array_append_new(locs, json_string(l.name));
+            }
+        }
+        free(loc_ids);
+        json_object_set_new(pu, "locations", locs);
+        {
+            db_param p[] = {db_int(shop->id), db_int(u.id)};
+            db_result *r = NULL;
+            if (db_exec(c,
+                        "SELECT a.event, o.public_id, a.note, a.created_at FROM audit_events a "
+                        "JOIN orders o ON o.id = a.order_id WHERE a.shop_id = $1 AND "
+                        "a.actor_user_id = $2 ORDER BY a.id",
+                        p, 2, &r) == DB_OK) {
+                for (i = 0; i < db_result_rows(r); i++)
+                    json_array_append_new(
+                        acts, json_pack("{s:s,s:s,s:s?,s:I}", "event", db_result_text(r, i, 0),
+                                        "order", db_result_text(r, i, 1), "note",
+                                        db_result_isnull(r, i, 2) ? NULL : db_result_text(r, i, 2),
+                                        "at", (json_int_t)db_result_int(r, i, 3)));
+            }
+            db_result_free(r);
+        }
+        json_object_set_new(pu, "actions", acts);
+        json_object_set_new(out, "portal_user", pu);
+    }
     orders = json_array();
     {
         db_param p[] = {db_int(shop->id), db_text(email)};
         db_result *r = NULL;
         if (db_exec(c,
-                    "SELECT public_id, name, state, created_at FROM orders WHERE shop_id = $1 AND "
+                    "SELECT public_id, name, state, created_at, contact_email, shop_gross, "
+                    "shop_currency FROM orders WHERE shop_id = $1 AND "
                     "lower(contact_email) = lower($2) ORDER BY id",
                     p, 2, &r) == DB_OK) {
             int i;
             for (i = 0; i < db_result_rows(r); i++)
                 json_array_append_new(
-                    orders, json_pack("{s:s,s:s,s:s,s:I}", "id", db_result_text(r, i, 0), "name",
-                                      db_result_text(r, i, 1), "state", db_result_text(r, i, 2),
-                                      "created_at", (json_int_t)db_result_int(r, i, 3)));
+                    orders,
+                    json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:s}", "id", db_result_text(r, i, 0),
+                              "name", db_result_text(r, i, 1), "state", db_result_text(r, i, 2),
+                              "created_at", (json_int_t)db_result_int(r, i, 3), "contact_email",
+                              db_result_text(r, i, 4), "gross", (json_int_t)db_result_int(r, i, 5),
+                              "currency", db_result_text(r, i, 6)));
         }
         db_result_free(r);
     }

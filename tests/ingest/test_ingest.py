@@ -923,6 +923,11 @@ class TestCompliance(IngestCase):
         rid = 424242
         mine = self.mine()
         self.assertEqual([o["email"] for o in mine], [self.EMAIL] * 3)
+        # The customer has logged in and submitted one of the orders in the portal.
+        portal = portal_client.Portal(self.server.port, os.path.join(self.data_dir, "mail"))
+        portal.login(self.EMAIL)
+        status, doc = portal.act(mine[0]["public_id"], "submit")
+        self.assertEqual(status, 200, doc)
         self.send("customers/data_request",
                   self.fixture("compliance_customers_data_request.json", email=self.EMAIL,
                                data_request_id=rid))
@@ -938,6 +943,14 @@ class TestCompliance(IngestCase):
         self.assertEqual(exported, sorted(o["public_id"] for o in mine), doc)
         self.assertEqual(sorted(o["name"] for o in doc["orders"]),
                          sorted(o["name"] for o in mine))
+        self.assertEqual(sorted((o["gross"], o["contact_email"]) for o in doc["orders"]),
+                         sorted((o["gross"], self.EMAIL) for o in mine))
+        user = doc["portal_user"]
+        self.assertGreater(user["last_login_at"], 0, user)
+        self.assertEqual((user["company"], sorted(user["locations"])),
+                         ("Testfirma GmbH", ["Berlin", "Zürich"]), user)
+        self.assertEqual([(a["event"], a["order"]) for a in user["actions"]],
+                         [("submit", mine[0]["public_id"])], user)
 
     def test_2_customers_redact_erases_the_email_keeping_orders(self):
         before, totals = self.mine(), self.totals()
