@@ -205,9 +205,12 @@ act_outcome act_staff_retry_job(db_conn *c, int64_t shop_id, int64_t job_id) {
         json_t *id = json_object_get(p, "order_id");
         int64_t order_id = json_is_integer(id) ? (int64_t)json_integer_value(id) : 0;
         json_decref(p);
-        if (store_order_get_by_id(c, order_id, &o) == SRV_OK && o.shop_id == shop_id &&
-            strcmp(o.state, "failed") == 0 && (rc = store_shop_get(c, shop_id, &shop)) == SRV_OK)
+        rc = store_order_get_by_id(c, order_id, &o);
+        if (rc == SRV_OK && o.shop_id == shop_id && strcmp(o.state, "failed") == 0 &&
+            (rc = store_shop_get(c, shop_id, &shop)) == SRV_OK)
             rc = wf_apply(c, &shop, &o, B2B_EVENT_RETRY, 0, &wa, NULL, now, &lib);
+        if (rc == SRV_NOTFOUND)
+            rc = SRV_OK; /* the order is gone: the job finds nothing to do */
     }
     if (rc == SRV_OK)
         rc = store_job_retry_dead(c, job_id, now);

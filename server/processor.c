@@ -847,23 +847,23 @@ static int record_approval(srv_app *app, db_conn *c, const srv_order *o, const c
 }
 
 /* The order @p order_id, if still approved, becomes failed with @p why for staff (who can retry
- * it). In its own transaction; returns a store status. */
+ * it). In the caller's transaction; returns a store status (a missing order is no error). */
 static int mark_completion_failed(db_conn *c, int64_t order_id, const char *why) {
     srv_order o;
     srv_shop shop;
-    int lib = 0, rc = store_tx_begin(c);
+    int lib = 0, rc;
     const wf_actor actor = {"shopify", 0, "Shopify", 0};
     memset(&o, 0, sizeof(o));
-    if (rc == SRV_OK && (rc = store_order_get_by_id(c, order_id, &o)) == SRV_OK &&
-        (rc = store_shop_get(c, o.shop_id, &shop)) == SRV_OK && strcmp(o.state, "approved") == 0) {
+    rc = store_order_get_by_id(c, order_id, &o);
+    if (rc == SRV_OK && (rc = store_shop_get(c, o.shop_id, &shop)) == SRV_OK &&
+        strcmp(o.state, "approved") == 0) {
         free(o.failure_message);
         o.failure_message = strdup(why);
         rc = wf_apply(c, &shop, &o, B2B_EVENT_COMPLETION_FAILED, 0, &actor, why, store_now_ms(),
                       &lib);
     }
-    rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
     srv_order_clear(&o);
-    return rc;
+    return rc == SRV_NOTFOUND ? SRV_OK : rc;
 }
 
 static srv_proc_result shopify_failure(int rc, const shopify_error *e, char *err, size_t errlen,
@@ -888,7 +888,7 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
     shopify_error e, e2;
     char gid[96];
     const char *tags[1];
-    int rc, lib = 0;
+    int rc, lib = 0, completing = 0;
     int64_t order_id = body_id(payload, "order_id");
     const wf_actor actor = {"shopify", 0, "Shopify", 0};
 
@@ -900,6 +900,11 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
     rc = store_order_get_by_id(c, order_id, &o);
     if (rc == SRV_OK)
         rc = store_shop_get(c, o.shop_id, &shop);
+    if (rc != SRV_OK && rc != SRV_NOTFOUND) {
+        snprintf(err, errlen, "store: %s", store_strerror(rc));
+        srv_order_clear(&o);
+        return SRV_PROC_RETRY;
+    }
     if (rc != SRV_OK || strcmp(o.state, "approved") != 0) {
         /* Revised, cancelled or completed meanwhile: nothing left to do. */
         snprintf(err, errlen, "order %lld is %s: nothing to complete", (long long)order_id,
@@ -912,9 +917,14 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
     tags[0] = app->cfg.shopify_tag_changes;
     if (rc == 0)
         rc = shopify_tags_remove(app->shopify, gid, tags, 1, &e);
-    if (rc == 0)
+    if (rc == 0) {
+        completing = 1;
         rc = shopify_draft_complete(app->shopify, o.shopify_draft_id, &ref, &e);
-    if (rc != 0 && rc != SHOPIFY_EUSER) {
+    }
+    /* Only Shopify's refusal of the completion itself fails the order here; a refused record
+     * or tag (a clashing metafield definition, say) fails the job, and a dead job fails the
+     * order with that message (run_job). */
+    if (rc != 0 && (rc != SHOPIFY_EUSER || !completing)) {
         srv_order_clear(&o);
         return shopify_failure(rc, &e, err, errlen, retry_ms);
     }
@@ -930,20 +940,22 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
             srv_log(SRV_LOG_WARN, NULL, "approved tag not removed from a failed draft", fields);
         }
     }
-    if (e.code == SHOPIFY_EUSER) {
+    /* The order is read again in the transaction that records the outcome. */
+    srv_order_clear(&o);
+    rc = store_tx_begin(c);
+    if (rc == SRV_OK && e.code == SHOPIFY_EUSER) {
         /* Shopify refused: staff see its message and can retry. */
-        srv_order_clear(&o);
         rc = mark_completion_failed(c, order_id, e.message);
-    } else {
-        rc = store_tx_begin(c);
-        if (rc == SRV_OK && (rc = store_order_get_by_id(c, order_id, &o)) == SRV_OK &&
-            strcmp(o.state, "approved") == 0) {
-            o.shopify_order_id = ref.id;
-            rc = wf_apply(c, &shop, &o, B2B_EVENT_COMPLETED, 0, &actor, NULL, store_now_ms(), &lib);
-        }
-        rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
-        srv_order_clear(&o);
+    } else if (rc == SRV_OK && (rc = store_order_get_by_id(c, order_id, &o)) == SRV_OK &&
+               strcmp(o.state, "approved") == 0) {
+        o.shopify_order_id = ref.id;
+        rc = wf_apply(c, &shop, &o, B2B_EVENT_COMPLETED, 0, &actor, NULL, store_now_ms(), &lib);
     }
+    if (rc == SRV_NOTFOUND)
+        rc = SRV_OK; /* gone meanwhile: nothing to record */
+    if (db_in_transaction(c))
+        rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
+    srv_order_clear(&o);
     if (rc != SRV_OK) {
         snprintf(err, errlen, "store: %s", store_strerror(rc));
         return SRV_PROC_RETRY;
@@ -963,7 +975,13 @@ static int job_order(srv_app *app, db_conn *c, json_t *payload, srv_order *o,
         snprintf(err, errlen, "Shopify is not configured");
         return SRV_PROC_RETRY;
     }
-    if (store_order_get_by_id(c, body_id(payload, "order_id"), o) != SRV_OK || !wanted(o)) {
+    int rc = store_order_get_by_id(c, body_id(payload, "order_id"), o);
+    if (rc != SRV_OK && rc != SRV_NOTFOUND) {
+        snprintf(err, errlen, "store: %s", store_strerror(rc));
+        srv_order_clear(o);
+        return SRV_PROC_RETRY;
+    }
+    if (rc != SRV_OK || !wanted(o)) {
         snprintf(err, errlen, "%s", nothing);
         srv_order_clear(o);
         return SRV_PROC_DONE;
@@ -971,9 +989,11 @@ static int job_order(srv_app *app, db_conn *c, json_t *payload, srv_order *o,
     return -1;
 }
 
-/* Not approved (again) meanwhile, nor completed: the approved tag is wrong. */
+/* Not approved (again) meanwhile, nor completed from an approval: the approved tag is wrong
+ * (also when the shop completed the revised draft without a new approval). */
 static int approval_void(const srv_order *o) {
-    return strcmp(o->state, "approved") != 0 && strcmp(o->state, "completed") != 0;
+    return strcmp(o->state, "approved") != 0 &&
+           (strcmp(o->state, "completed") != 0 || o->completed_without_approval);
 }
 
 /* Completed from an approval: the new Order gets the record. */
@@ -993,12 +1013,17 @@ static srv_proc_result job_unmark_approved(srv_app *app, db_conn *c, json_t *pay
     if (rc >= 0)
         return (srv_proc_result)rc;
     shopify_gid(gid, sizeof(gid), "DraftOrder", o.shopify_draft_id);
-    srv_order_clear(&o);
     tags[0] = app->cfg.shopify_tag_approved;
     rc = shopify_tags_remove(app->shopify, gid, tags, 1, &e);
+    /* Completed meanwhile: Shopify copied the draft's tags to the order. */
+    if (rc == 0 && o.shopify_order_id != 0) {
+        shopify_gid(gid, sizeof(gid), "Order", o.shopify_order_id);
+        rc = shopify_tags_remove(app->shopify, gid, tags, 1, &e);
+    }
+    srv_order_clear(&o);
     if (rc != 0)
         return shopify_failure(rc, &e, err, errlen, retry_ms);
-    snprintf(err, errlen, "approved tag removed from %s", gid);
+    snprintf(err, errlen, "approved tag removed");
     return SRV_PROC_DONE;
 }
 
@@ -1103,21 +1128,27 @@ static int run_job(srv_app *app) {
         srv_metrics_inc(app->metrics, SRV_JOBS_DONE, 1);
     } else {
         int64_t next = 0;
+        int tx = order_id != 0 && store_tx_begin(c) == SRV_OK, rc;
         /* A permanent failure goes straight to the dead-letter state for staff. */
         if (res == SRV_PROC_FAIL)
             j.max_attempts = j.attempts;
-        store_job_fail(c, &j, err, now, retry_ms > JOB_BASE_DELAY_MS ? retry_ms : JOB_BASE_DELAY_MS,
-                       &next);
-        srv_metrics_inc(app->metrics, next == 0 ? SRV_JOBS_DEAD : SRV_JOBS_RETRIED, 1);
+        rc = store_job_fail(c, &j, err, now,
+                            retry_ms > JOB_BASE_DELAY_MS ? retry_ms : JOB_BASE_DELAY_MS, &next);
         /* A completion given up for good (a permanent error, or every attempt failed) must not
-         * leave the order approved forever: it fails, staff are told and can retry it. */
-        if (next == 0 && order_id != 0) {
+         * leave the order approved forever: it fails, staff are told and can retry it. Only
+         * when this worker still owned the job (not taken over after its lease, not finished by
+         * an erasure), and in the transaction that buries the job. */
+        if (tx && rc == SRV_OK && next == 0) {
             char why[1100];
             snprintf(why, sizeof(why), "Shopify: %s", err);
-            if (mark_completion_failed(c, order_id, why) != SRV_OK)
-                srv_log(SRV_LOG_ERROR, NULL, "order not marked failed after its completion job",
-                        NULL);
+            rc = mark_completion_failed(c, order_id, why);
         }
+        if (tx)
+            rc = rc == SRV_OK ? store_tx_commit(c) : (store_tx_rollback(c), rc);
+        if (rc != SRV_OK)
+            srv_log(SRV_LOG_ERROR, NULL, "job failure not recorded; its lease will expire", NULL);
+        else
+            srv_metrics_inc(app->metrics, next == 0 ? SRV_JOBS_DEAD : SRV_JOBS_RETRIED, 1);
     }
     {
         char fields[1400], esc[1100], kind[130];

@@ -500,6 +500,13 @@ int wf_apply(db_conn *c, const srv_shop *shop, srv_order *o, b2b_event event,
                  (long long)o->content_version);
         rc = enqueue_shopify_job(c, o, "shopify.unmark_approved", key);
     }
+    /* Completed by the shop after a voided approval: the tag may have gone to the new Order. */
+    if (rc == SRV_OK && event == B2B_EVENT_COMPLETED && o->completed_without_approval &&
+        o->approved_by != 0) {
+        char key[64];
+        snprintf(key, sizeof(key), "unmark_approved:%lld:completed", (long long)o->id);
+        rc = enqueue_shopify_job(c, o, "shopify.unmark_approved", key);
+    }
 out:
     json_decref(lines);
     return rc;

@@ -952,6 +952,7 @@ int shopify_graphql(shopify_client *c, const char *operation_name, json_t *varia
         attempt++;
         err->attempts = attempt;
         if (http_post(c, c->graphql_url, hdr, body, &r) != 0) {
+            bucket_update(c, op, NULL, held); /* the call did not go out */
             rc = fail(err, SHOPIFY_ENOMEM, NULL);
             break;
         }

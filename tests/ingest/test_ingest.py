@@ -1494,6 +1494,53 @@ class TestCompletionJob(CrashCase):
         self.wait_job(job, lambda j: j["status"] == "done", timeout=30)
         self.assertEqual(self.sim.completions(d["id"]).get("completed", 0), 0)
 
+    def test_11_revised_then_completed_by_the_shop_leaves_no_approved_tag(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        self.sim.post("/_sim/drafts/%d/ready" % d["id"], {"ready": False, "after_ms": 600000})
+        job = approve_in_portal(self, o)
+        wait_until(lambda: "b2b-approved" in self.sim.draft(d["id"])["tags"],
+                   msg="the approved tag on the draft")
+        # The shop changes the draft and completes it at once, before the server hears of
+        # either: Shopify copies the draft's tags, the stale approved tag too, to the order.
+        self.sim.post("/_sim/webhooks", {"hold": True})
+        self.update_draft(d["id"], lines=LINES_B)
+        done = self.sim.post("/_sim/drafts/%d/complete" % d["id"])
+        self.assertIn("b2b-approved", self.order_tags(done["order"]["id"]))
+        self.sim.post("/_sim/webhooks", {"hold": False})
+        self.sim.post("/_sim/webhooks/flush", {"order": "fifo"})
+        o = self.wait_order(d["id"], lambda o: o["state"] == "completed")
+        self.assertEqual(o["completed_without_approval"], 1)
+        wait_until(lambda: "b2b-approved" not in self.order_tags(done["order"]["id"]) and
+                   "b2b-approved" not in self.sim.draft(d["id"])["tags"],
+                   msg="the approved tag off the draft and the order")
+        self.wait_job(job, lambda j: j["status"] == "done", timeout=30)
+        self.assertEqual(self.sim.completions(d["id"]).get("completed", 0), 0)
+
+    def order_tags(self, order_id):
+        return [x["tags"] for x in self.sim.state()["orders"] if x["id"] == order_id][0]
+
+
+
+class TestCompletionRecordRefused(CrashCase):
+    """Shopify refuses the approval record before the completion (here: a metafield namespace
+    it rejects). That is no refusal of the completion: the draft is never completed, the job
+    dies, and the order fails with Shopify's message so staff can fix the setting and retry."""
+
+    SERVER_ENV = dict(CrashCase.SERVER_ENV, B2B_SHOPIFY_METAFIELD_NAMESPACE="x")
+
+    def test_refused_record_fails_the_job_and_then_the_order(self):
+        self.wait_settled()
+        d, o = self.new_order()
+        job = approve_in_portal(self, o)
+        j = self.wait_job(job, lambda j: j["status"] == "dead")
+        self.assertIn("too short", j["last_error"], j)
+        o = self.wait_order(d["id"], lambda o: o["state"] == "failed")
+        why = self.store.scalar("SELECT failure_message FROM orders WHERE id = %d" % o["id"])
+        self.assertTrue(why.startswith("Shopify: user_error"), why)
+        self.assertIn("too short", why)
+        self.assertEqual(self.sim.completions(d["id"]).get("calls", 0), 0, "never completed")
+
 
 if __name__ == "__main__":
     if not H.SERVER_BIN:
