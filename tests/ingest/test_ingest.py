@@ -1476,14 +1476,19 @@ class TestCompletionJob(CrashCase):
         self.sim.post("/_sim/faults", {"lose_answer": {}})
         self.release_webhooks_and_settle(d)
 
-    def test_10_revision_after_approval_takes_the_approved_tag_off(self):
+    def approved_not_ready(self):
+        """An approved order whose draft Shopify is still calculating: the completion job has
+        tagged the draft and must wait. Returns (draft, order, job)."""
         self.wait_settled()
         d, o = self.new_order()
-        # Shopify is still calculating the draft: the completion job tags it, then must wait.
         self.sim.post("/_sim/drafts/%d/ready" % d["id"], {"ready": False, "after_ms": 600000})
         job = approve_in_portal(self, o)
         wait_until(lambda: "b2b-approved" in self.sim.draft(d["id"])["tags"],
                    msg="the approved tag on the draft")
+        return d, o, job
+
+    def test_10_revision_after_approval_takes_the_approved_tag_off(self):
+        d, o, job = self.approved_not_ready()
         self.wait_job(job, lambda j: j["status"] == "queued" and j["attempts"] >= 1,
                       msg="the completion waiting for the draft")
         # The shop changes the draft: the approval is void, and so is the tag.
@@ -1495,12 +1500,7 @@ class TestCompletionJob(CrashCase):
         self.assertEqual(self.sim.completions(d["id"]).get("completed", 0), 0)
 
     def test_11_revised_then_completed_by_the_shop_leaves_no_approved_tag(self):
-        self.wait_settled()
-        d, o = self.new_order()
-        self.sim.post("/_sim/drafts/%d/ready" % d["id"], {"ready": False, "after_ms": 600000})
-        job = approve_in_portal(self, o)
-        wait_until(lambda: "b2b-approved" in self.sim.draft(d["id"])["tags"],
-                   msg="the approved tag on the draft")
+        d, o, job = self.approved_not_ready()
         # The shop changes the draft and completes it at once, before the server hears of
         # either: Shopify copies the draft's tags, the stale approved tag too, to the order.
         self.sim.post("/_sim/webhooks", {"hold": True})
