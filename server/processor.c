@@ -873,6 +873,55 @@ static srv_proc_result shopify_failure(int rc, const shopify_error *e, char *err
     return shopify_error_retryable(e) ? SRV_PROC_RETRY : SRV_PROC_FAIL;
 }
 
+/* The order of a Shopify write-back job (payload {"order_id"}) into @p o, when @p wanted says
+ * it still needs the write-back. Returns -1 then; else the job's result: retry later without
+ * Shopify, done when the order is gone or needs nothing (@p nothing goes to err). */
+static int job_order(srv_app *app, db_conn *c, json_t *payload, srv_order *o,
+                     int (*wanted)(const srv_order *), const char *nothing, char *err,
+                     size_t errlen) {
+    memset(o, 0, sizeof(*o));
+    if (app->shopify == NULL) {
+        snprintf(err, errlen, "Shopify is not configured");
+        return SRV_PROC_RETRY;
+    }
+    int rc = store_order_get_by_id(c, body_id(payload, "order_id"), o);
+    if (rc != SRV_OK && rc != SRV_NOTFOUND) {
+        snprintf(err, errlen, "store: %s", store_strerror(rc));
+        srv_order_clear(o);
+        return SRV_PROC_RETRY;
+    }
+    if (rc != SRV_OK || !wanted(o)) {
+        snprintf(err, errlen, "%s", nothing);
+        srv_order_clear(o);
+        return SRV_PROC_DONE;
+    }
+    return -1;
+}
+
+/* Still approved: the completion has work to do (not revised, cancelled or completed
+ * meanwhile). */
+static int still_approved(const srv_order *o) {
+    return strcmp(o->state, "approved") == 0;
+}
+
+/* Any order: the job only needs it to exist. */
+static int any_order(const srv_order *o) {
+    (void)o;
+    return 1;
+}
+
+/* Not approved (again) meanwhile, nor completed from an approval: the approved tag is wrong
+ * (also when the shop completed the revised draft without a new approval). */
+static int approval_void(const srv_order *o) {
+    return strcmp(o->state, "approved") != 0 &&
+           (strcmp(o->state, "completed") != 0 || o->completed_without_approval);
+}
+
+/* Completed from an approval: the new Order gets the record. */
+static int approved_order(const srv_order *o) {
+    return o->shopify_order_id != 0 && o->approved_by != 0;
+}
+
 /* shopify.complete: the approved draft becomes an order. Before, the draft gets the approval
  * record and the approved tag, and loses the changes-requested tag of an earlier round. After,
  * the order gets the record and the tag (job shopify.record_order, queued by wf_apply with the
@@ -892,25 +941,14 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
     int64_t order_id = body_id(payload, "order_id");
     const wf_actor actor = {"shopify", 0, "Shopify", 0};
 
-    memset(&o, 0, sizeof(o));
-    if (app->shopify == NULL) {
-        snprintf(err, errlen, "Shopify is not configured");
-        return SRV_PROC_RETRY;
-    }
-    rc = store_order_get_by_id(c, order_id, &o);
-    if (rc == SRV_OK)
-        rc = store_shop_get(c, o.shop_id, &shop);
-    if (rc != SRV_OK && rc != SRV_NOTFOUND) {
+    rc = job_order(app, c, payload, &o, still_approved,
+                   "gone, or no longer approved: nothing to complete", err, errlen);
+    if (rc >= 0)
+        return (srv_proc_result)rc;
+    if ((rc = store_shop_get(c, o.shop_id, &shop)) != SRV_OK) {
         snprintf(err, errlen, "store: %s", store_strerror(rc));
         srv_order_clear(&o);
         return SRV_PROC_RETRY;
-    }
-    if (rc != SRV_OK || strcmp(o.state, "approved") != 0) {
-        /* Revised, cancelled or completed meanwhile: nothing left to do. */
-        snprintf(err, errlen, "order %lld is %s: nothing to complete", (long long)order_id,
-                 rc == SRV_OK ? o.state : "gone");
-        srv_order_clear(&o);
-        return SRV_PROC_DONE;
     }
     shopify_gid(gid, sizeof(gid), "DraftOrder", o.shopify_draft_id);
     rc = record_approval(app, c, &o, gid, &e);
@@ -962,43 +1000,6 @@ static srv_proc_result job_complete(srv_app *app, db_conn *c, json_t *payload, c
     }
     snprintf(err, errlen, "%s", e.code == SHOPIFY_EUSER ? e.message : "completed");
     return SRV_PROC_DONE;
-}
-
-/* The order of a Shopify write-back job (payload {"order_id"}) into @p o, when @p wanted says
- * it still needs the write-back. Returns -1 then; else the job's result: retry later without
- * Shopify, done when the order is gone or needs nothing (@p nothing goes to err). */
-static int job_order(srv_app *app, db_conn *c, json_t *payload, srv_order *o,
-                     int (*wanted)(const srv_order *), const char *nothing, char *err,
-                     size_t errlen) {
-    memset(o, 0, sizeof(*o));
-    if (app->shopify == NULL) {
-        snprintf(err, errlen, "Shopify is not configured");
-        return SRV_PROC_RETRY;
-    }
-    int rc = store_order_get_by_id(c, body_id(payload, "order_id"), o);
-    if (rc != SRV_OK && rc != SRV_NOTFOUND) {
-        snprintf(err, errlen, "store: %s", store_strerror(rc));
-        srv_order_clear(o);
-        return SRV_PROC_RETRY;
-    }
-    if (rc != SRV_OK || !wanted(o)) {
-        snprintf(err, errlen, "%s", nothing);
-        srv_order_clear(o);
-        return SRV_PROC_DONE;
-    }
-    return -1;
-}
-
-/* Not approved (again) meanwhile, nor completed from an approval: the approved tag is wrong
- * (also when the shop completed the revised draft without a new approval). */
-static int approval_void(const srv_order *o) {
-    return strcmp(o->state, "approved") != 0 &&
-           (strcmp(o->state, "completed") != 0 || o->completed_without_approval);
-}
-
-/* Completed from an approval: the new Order gets the record. */
-static int approved_order(const srv_order *o) {
-    return o->shopify_order_id != 0 && o->approved_by != 0;
 }
 
 /* shopify.unmark_approved: a draft whose approval was voided by a revision loses the approved
@@ -1056,26 +1057,21 @@ static srv_proc_result job_request_changes(srv_app *app, db_conn *c, json_t *pay
     const char *tags[1];
     const char *note = json_string_value(json_object_get(payload, "note"));
     int rc;
-    memset(&o, 0, sizeof(o));
-    if (app->shopify == NULL) {
-        snprintf(err, errlen, "Shopify is not configured");
-        return SRV_PROC_RETRY;
-    }
-    if (store_order_get_by_id(c, body_id(payload, "order_id"), &o) != SRV_OK || note == NULL) {
-        snprintf(err, errlen, "no such order or no note");
+    if (note == NULL) {
+        snprintf(err, errlen, "no note");
         return SRV_PROC_FAIL;
     }
+    rc = job_order(app, c, payload, &o, any_order, "no such order", err, errlen);
+    if (rc >= 0)
+        return (srv_proc_result)rc;
     rc = shopify_draft_add_note(app->shopify, o.shopify_draft_id, NULL, note, &e);
     shopify_gid(gid, sizeof(gid), "DraftOrder", o.shopify_draft_id);
     tags[0] = app->cfg.shopify_tag_changes;
     if (rc == 0)
         rc = shopify_tags_add(app->shopify, gid, tags, 1, &e);
     srv_order_clear(&o);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", shopify_error_name(rc), e.message);
-        *retry_ms = e.retry_after_ms;
-        return shopify_error_retryable(&e) ? SRV_PROC_RETRY : SRV_PROC_FAIL;
-    }
+    if (rc != 0)
+        return shopify_failure(rc, &e, err, errlen, retry_ms);
     return SRV_PROC_DONE;
 }
 
